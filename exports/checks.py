@@ -1,0 +1,61 @@
+"""System checks for ``settings.EXPORTS`` (run by ``manage.py check`` and at start-up)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import Error, Tags, register
+
+from .conf import DEFAULTS
+
+ENGINE_CHOICES = ("auto", "cursor", "keyset", "copy")
+
+
+@register(Tags.compatibility)
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    user = getattr(settings, "EXPORTS", None)
+    if user is None:
+        return []
+    if not isinstance(user, dict):
+        return [
+            Error(
+                "settings.EXPORTS must be a dict.",
+                hint="For example EXPORTS = {'CHUNK_SIZE': 5000}.",
+                id="exports.E001",
+            )
+        ]
+    errors = []
+    unknown = sorted(set(user) - set(DEFAULTS))
+    if unknown:
+        errors.append(
+            Error(
+                f"settings.EXPORTS has unknown keys: {', '.join(unknown)}.",
+                hint=f"Known keys: {', '.join(sorted(DEFAULTS))}.",
+                id="exports.E002",
+            )
+        )
+    chunk = user.get("CHUNK_SIZE", DEFAULTS["CHUNK_SIZE"])
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+        errors.append(
+            Error(
+                f"settings.EXPORTS['CHUNK_SIZE'] must be a positive integer, not {chunk!r}.",
+                hint="Between 1,000 and 20,000 suits most tables.",
+                id="exports.E003",
+            )
+        )
+    engine = user.get("ENGINE", DEFAULTS["ENGINE"])
+    if engine not in ENGINE_CHOICES:
+        errors.append(
+            Error(
+                f"settings.EXPORTS['ENGINE'] must be one of {', '.join(ENGINE_CHOICES)}, "
+                f"not {engine!r}.",
+                id="exports.E004",
+            )
+        )
+    for key in ("HTTP_ESCAPE_FORMULAS", "HTTP_BOM"):
+        if not isinstance(user.get(key, DEFAULTS[key]), bool):
+            errors.append(
+                Error(f"settings.EXPORTS[{key!r}] must be True or False.", id="exports.E005")
+            )
+    return errors

@@ -1,0 +1,235 @@
+"""How rows leave the database: the batching strategy, chosen explicitly in one place.
+
+- ``cursor``: ``values_list().iterator(chunk_size=...)`` inside ``transaction.atomic()``. On
+  PostgreSQL that is a server-side cursor declared WITHOUT HOLD, so the server streams rows
+  (outside a transaction Django declares it WITH HOLD and PostgreSQL materialises the whole
+  result first). On SQLite it is an open cursor read with ``fetchmany``.
+- ``keyset``: ``pk > last ORDER BY pk LIMIT n`` (never OFFSET), one short query per batch and no
+  long-lived cursor: for SQLite (writers are not blocked between batches) and for PostgreSQL
+  behind pgbouncer in transaction mode (``DISABLE_SERVER_SIDE_CURSORS``). Orders by the
+  primary key only.
+- ``copy``: PostgreSQL's ``COPY (<the compiled queryset>) TO STDOUT (FORMAT csv)``, with every
+  column wrapped in the SQL that prints its canonical text form, so the server writes the CSV.
+  CSV and TSV only, and only for column kinds whose canonical form SQL can print.
+- ``auto``: ``copy`` where it applies, else ``cursor`` on PostgreSQL (``keyset`` when server-side
+  cursors are disabled), ``keyset`` on other databases when ordering by the primary key, else
+  ``cursor``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from itertools import islice
+from typing import Any
+
+from django.db import connections, models, transaction
+from django.db.models import F, Func, TextField
+from django.db.models.functions import Cast
+
+from .columns import Column
+from .errors import ExportError
+from .formats import Writer
+from .textforms import Kind, kind_of, uses_tz
+
+ENGINES = ("auto", "cursor", "keyset", "copy")
+
+UNKNOWN_ENGINE = 'Unknown engine "{name}"; choose one of: {choices}.'
+COPY_NEEDS_POSTGRES = "The copy engine needs PostgreSQL; this database is {vendor}."
+COPY_FORMAT = "The copy engine writes csv and tsv only, not {format}."
+COPY_COLUMN = (
+    'The copy engine cannot print column "{path}" ({kind}) in its canonical form; '
+    "use --engine cursor or keyset."
+)
+KEYSET_ORDER = (
+    "The keyset engine pages by primary key, so it cannot order by {ordering}; use --engine cursor."
+)
+
+# Text-like internal types whose PostgreSQL text output equals Python's str() of the value.
+_COPY_TEXT_TYPES = frozenset(
+    {"CharField", "TextField", "SlugField", "EmailField", "URLField", "FilePathField"}
+)
+_FORMULA_SQL = (
+    "CASE WHEN left({0}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') THEN '''' || {0} ELSE {0} END"
+)
+
+
+class SQLTemplate(Func):
+    """Wrap one expression in a SQL template that may name it several times as ``{0}``."""
+
+    output_field = TextField()
+
+    def __init__(self, expression: Any, sql_template: str) -> None:
+        super().__init__(expression)
+        self.sql_template = sql_template
+
+    def as_sql(self, compiler, connection, **extra_context):  # noqa: ARG002
+        sql, params = compiler.compile(self.source_expressions[0])
+        times = self.sql_template.count("{0}")
+        return self.sql_template.format(sql), tuple(params) * times
+
+
+def _copy_template(column: Column, escape_formulas: bool) -> str | None:
+    """The SQL printing ``column`` in canonical text, or None where SQL cannot match Python."""
+    kind = kind_of(column.field)
+    if kind in (Kind.INTEGER, Kind.DECIMAL, Kind.UUID, Kind.JSON):
+        return "({0})::text"
+    if kind is Kind.TEXT:
+        target = column.field
+        while target.is_relation:
+            target = target.target_field
+        if target.get_internal_type() not in _COPY_TEXT_TYPES:
+            return None
+        return _FORMULA_SQL if escape_formulas else "{0}"
+    if kind is Kind.BOOLEAN:
+        return "CASE WHEN {0} THEN 'true' WHEN NOT {0} THEN 'false' END"
+    if kind is Kind.DATE:
+        return "to_char({0}, 'YYYY-MM-DD')"
+    if kind is Kind.DATETIME:
+        if uses_tz():
+            return "to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
+        return "to_char({0}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
+    return None
+
+
+def copy_unsupported_reason(columns: Sequence[Column], writer: Writer, vendor: str) -> str | None:
+    """Why the copy engine cannot serve this request, or None when it can."""
+    if vendor != "postgresql":
+        return COPY_NEEDS_POSTGRES.format(vendor=vendor)
+    if writer.copy_delimiter is None:
+        return COPY_FORMAT.format(format=writer.name)
+    for column in columns:
+        if _copy_template(column, writer.escape_formulas) is None:
+            return COPY_COLUMN.format(path=column.path, kind=kind_of(column.field))
+    return None
+
+
+def is_pk_ordering(model: type[models.Model], ordering: Sequence[str]) -> bool:
+    if len(ordering) != 1 or not isinstance(ordering[0], str):
+        return False
+    name = ordering[0].lstrip("-")
+    return name in ("pk", model._meta.pk.name, model._meta.pk.attname)
+
+
+def choose_engine(
+    requested: str,
+    *,
+    using: str,
+    model: type[models.Model],
+    columns: Sequence[Column],
+    writer: Writer,
+    ordering: Sequence[str],
+) -> str:
+    """Resolve ``requested`` (one of :data:`ENGINES`) to a concrete engine, or raise ExportError."""
+    if requested not in ENGINES:
+        raise ExportError(UNKNOWN_ENGINE.format(name=requested, choices=", ".join(ENGINES)))
+    connection = connections[using]
+    vendor = connection.vendor
+    pk_order = is_pk_ordering(model, ordering)
+    if requested == "copy":
+        reason = copy_unsupported_reason(columns, writer, vendor)
+        if reason:
+            raise ExportError(reason)
+        return "copy"
+    if requested == "keyset":
+        if not pk_order:
+            raise ExportError(KEYSET_ORDER.format(ordering=", ".join(map(str, ordering))))
+        return "keyset"
+    if requested == "cursor":
+        return "cursor"
+    # auto
+    if vendor == "postgresql":
+        if copy_unsupported_reason(columns, writer, vendor) is None:
+            return "copy"
+        server_side = not connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS")
+        return "keyset" if pk_order and not server_side else "cursor"
+    return "keyset" if pk_order else "cursor"
+
+
+def python_expressions(columns: Sequence[Column], vendor: str) -> list[Any]:
+    """What ``values_list`` selects for the Python engines: JSON as the database's own text."""
+    exprs: list[Any] = []
+    for column in columns:
+        if kind_of(column.field) is Kind.JSON:
+            exprs.append(Cast(F(column.path), TextField()))
+        else:
+            exprs.append(F(column.path))
+    return exprs
+
+
+def iter_cursor_batches(
+    queryset: models.QuerySet, exprs: Sequence[Any], *, chunk_size: int, limit: int | None
+) -> Iterator[list[tuple]]:
+    qs = queryset.values_list(*exprs)
+    if limit is not None:
+        qs = qs[:limit]
+    # The transaction is what makes PostgreSQL stream: see the module docstring.
+    with transaction.atomic(using=queryset.db):
+        rows = qs.iterator(chunk_size=chunk_size)
+        with contextlib.closing(rows):
+            while batch := list(islice(rows, chunk_size)):
+                yield batch
+
+
+def iter_keyset_batches(
+    queryset: models.QuerySet,
+    exprs: Sequence[Any],
+    *,
+    chunk_size: int,
+    limit: int | None,
+    descending: bool,
+) -> Iterator[list[tuple]]:
+    """Page by primary key: one query per batch, stopping at the first empty batch.
+
+    So the number of queries is ``ceil(rows / chunk_size) + 1``, which tests assert.
+    """
+    pk = queryset.model._meta.pk.attname
+    qs = queryset.values_list(*exprs, F(pk)).order_by(f"-{pk}" if descending else pk)
+    after = f"{pk}__lt" if descending else f"{pk}__gt"
+    remaining = limit
+    last = None
+    while remaining is None or remaining > 0:
+        size = chunk_size if remaining is None else min(chunk_size, remaining)
+        page = qs if last is None else qs.filter(**{after: last})
+        rows = list(page[:size])
+        if not rows:
+            return
+        last = rows[-1][-1]
+        if remaining is not None:
+            remaining -= len(rows)
+        yield [row[:-1] for row in rows]
+
+
+def iter_copy_chunks(
+    queryset: models.QuerySet,
+    columns: Sequence[Column],
+    writer: Writer,
+    *,
+    chunk_size: int,
+    limit: int | None,
+) -> Iterator[tuple[bytes, int]]:
+    """Yield ``(bytes, rows)`` chunks of PostgreSQL's own CSV for the compiled queryset."""
+    from psycopg import sql
+
+    exprs = [
+        SQLTemplate(F(c.path), _copy_template(c, writer.escape_formulas) or "{0}") for c in columns
+    ]
+    qs = queryset.values_list(*exprs)
+    if limit is not None:
+        qs = qs[:limit]
+    using = queryset.db
+    connection = connections[using]
+    select, params = qs.query.get_compiler(using=using).as_sql()
+    statement = sql.SQL("COPY ({}) TO STDOUT (FORMAT csv, DELIMITER {})").format(
+        sql.SQL(connection.ops.compose_sql(select, params)), sql.Literal(writer.copy_delimiter)
+    )
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        # libpq hands over COPY data one row at a time.
+        buffer: list[memoryview] = []
+        for row in copy:
+            buffer.append(row)
+            if len(buffer) >= chunk_size:
+                yield b"".join(buffer), len(buffer)
+                buffer.clear()
+        if buffer:
+            yield b"".join(buffer), len(buffer)
