@@ -8,3 +8,6 @@ class ExportsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system checks)
+        from .registry import autodiscover
+
+        autodiscover()

@@ -1,0 +1,56 @@
+"""Shared fixtures. PostgreSQL-only tests are marked ``postgres``; browser tests ``browser``.
+
+On a newcomer's machine without PostgreSQL (the default SQLite run) the ``postgres`` tests skip
+with a reason. In CI, ``REQUIRE_POSTGRES=1`` makes a run that is not on PostgreSQL, or cannot
+reach it, fail instead; ``REQUIRE_BROWSER=1`` does the same for a missing chromium.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from django.db import connection
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _on_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "browser: needs Debian's chromium (/usr/bin/chromium)")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if os.environ.get("REQUIRE_POSTGRES") == "1" and not _on_postgres():
+        raise pytest.UsageError(
+            "REQUIRE_POSTGRES=1 but DATABASE_URL does not name a PostgreSQL database."
+        )
+    if os.environ.get("REQUIRE_BROWSER") == "1" and not shutil.which(CHROMIUM):
+        raise pytest.UsageError(f"REQUIRE_BROWSER=1 but {CHROMIUM} is not installed.")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    skip_pg = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://...")
+    skip_browser = pytest.mark.skip(reason=f"needs chromium at {CHROMIUM} (apt-get install chromium)")
+    on_pg = _on_postgres()
+    has_browser = bool(shutil.which(CHROMIUM))
+    for item in items:
+        if "postgres" in item.keywords and not on_pg:
+            item.add_marker(skip_pg)
+        if "browser" in item.keywords and not has_browser:
+            item.add_marker(skip_browser)
+
+
+@pytest.fixture
+def streamed():
+    """Join a streaming response's content into bytes (sync responses only)."""
+
+    def join(response) -> bytes:
+        assert response.streaming is True
+        return b"".join(response.streaming_content)
+
+    return join
