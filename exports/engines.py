@@ -23,6 +23,7 @@ from collections.abc import Iterator, Sequence
 from itertools import islice
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections, models, transaction
 from django.db.models import F, Func, TextField
 from django.db.models.functions import Cast
@@ -39,6 +40,10 @@ COPY_NEEDS_POSTGRES = "The copy engine needs PostgreSQL; this database is {vendo
 COPY_FORMAT = "The copy engine writes csv and tsv only, not {format}."
 COPY_COLUMN = (
     'The copy engine cannot print column "{path}" ({kind}) in its canonical form; '
+    "use --engine cursor or keyset."
+)
+COPY_DELIMITER = (
+    "The copy engine needs a one-byte (ASCII) delimiter, not {delimiter!r}; "
     "use --engine cursor or keyset."
 )
 KEYSET_ORDER = (
@@ -98,6 +103,9 @@ def copy_unsupported_reason(columns: Sequence[Column], writer: Writer, vendor: s
         return COPY_NEEDS_POSTGRES.format(vendor=vendor)
     if writer.copy_delimiter is None:
         return COPY_FORMAT.format(format=writer.name)
+    if not writer.copy_delimiter.isascii():
+        # PostgreSQL refuses it ("COPY delimiter must be a single one-byte character").
+        return COPY_DELIMITER.format(delimiter=writer.copy_delimiter)
     for column in columns:
         if _copy_template(column, writer.escape_formulas) is None:
             return COPY_COLUMN.format(path=column.path, kind=kind_of(column.field))
@@ -219,11 +227,21 @@ def iter_copy_chunks(
         qs = qs[:limit]
     using = queryset.db
     connection = connections[using]
-    select, params = qs.query.get_compiler(using=using).as_sql()
+    try:
+        select, params = qs.query.get_compiler(using=using).as_sql()
+    except EmptyResultSet:
+        # Django knows no row can match (``.none()``, ``[:0]``, ``pk__in=[]``): nothing to copy.
+        return
     statement = sql.SQL("COPY ({}) TO STDOUT (FORMAT csv, DELIMITER {})").format(
         sql.SQL(connection.ops.compose_sql(select, params)), sql.Literal(writer.copy_delimiter)
     )
-    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+    # Closing the generator early cancels the COPY, which aborts the transaction it runs in;
+    # the atomic block (a savepoint when nested) confines that, so the connection stays usable.
+    with (
+        transaction.atomic(using=using),
+        connection.cursor() as cursor,
+        cursor.cursor.copy(statement) as copy,
+    ):
         # libpq hands over COPY data one row at a time.
         buffer: list[memoryview] = []
         for row in copy:

@@ -1,0 +1,384 @@
+"""The engines: same bytes from each, how each talks to the database, and how each lets go."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from django.db import connection, models, transaction
+from psycopg.pq import TransactionStatus
+
+from exports import engines
+from exports.columns import Column, resolve_columns
+from exports.errors import ExportError
+from exports.formats import get_writer_class
+from exports.stream import prepare_export
+from exportsite.shop.models import Order
+from tests.exporting import (
+    DATA,
+    ENGINES,
+    FORMATS,
+    ORDER_FIELDS,
+    PYTHON_ENGINES,
+    create_tricky_orders,
+    export_bytes,
+)
+from tests.factories import CustomerFactory, OrderFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def engine_format_pairs(formats=FORMATS):
+    """(engine, format) parameters; copy writes csv and tsv only."""
+    for engine in ENGINES:
+        for fmt in formats:
+            (name,) = engine.values
+            if name == "copy" and fmt.values[0] == "jsonl":
+                continue
+            yield pytest.param(name, fmt.values[0], marks=engine.marks, id=f"{name}-{fmt.id}")
+
+
+@pytest.mark.parametrize(("engine", "fmt"), list(engine_format_pairs()))
+@pytest.mark.parametrize("chunk_size", [1, 4, 5000], ids=lambda n: f"chunk{n}")
+def test_every_engine_writes_the_reference_bytes(engine, fmt, chunk_size):
+    """The files in tests/data were written by PostgreSQL's COPY; every engine on every
+    backend must give exactly those bytes, whatever the chunk size."""
+    create_tricky_orders()
+
+    data = export_bytes(fields=ORDER_FIELDS, format=fmt, engine=engine, chunk_size=chunk_size)
+
+    assert data == (DATA / f"tricky_orders.{fmt}").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("engine", "fmt"), list(engine_format_pairs([f for f in FORMATS if f.id != "tsv"]))
+)
+def test_every_engine_neutralises_formulas_alike(engine, fmt):
+    create_tricky_orders()
+
+    data = export_bytes(fields=ORDER_FIELDS, format=fmt, engine=engine, escape_formulas=True)
+
+    assert data == (DATA / f"tricky_orders_escaped.{fmt}").read_bytes()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_every_engine_honours_filter_order_and_limit(engine):
+    create_tricky_orders()
+    queryset = Order.objects.filter(customer_id=1)
+    order_by = None if engine == "keyset" else ["-total_cents"]
+
+    data = export_bytes(
+        queryset, fields=["id", "total_cents"], engine=engine, order_by=order_by, limit=3
+    )
+
+    if engine == "keyset":
+        assert data == b"id,total_cents\n1,0\n3,2000006\n5,4000012\n"
+    else:
+        assert data == b"id,total_cents\n19,18000054\n17,16000048\n15,14000042\n"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_descending_primary_key(engine):
+    create_tricky_orders()
+
+    data = export_bytes(fields=["id"], engine=engine, order_by=["-id"], limit=4, chunk_size=3)
+
+    assert data == b"id\n19\n18\n17\n16\n"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    "queryset",
+    [
+        pytest.param(lambda: Order.objects.none(), id="none"),
+        pytest.param(lambda: Order.objects.filter(pk__in=[]), id="empty-in"),
+    ],
+)
+def test_a_queryset_that_cannot_match_gives_the_header_only(engine, queryset):
+    create_tricky_orders()
+
+    assert export_bytes(queryset(), fields=["id", "note"], engine=engine) == b"id,note\n"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_limit_zero(engine):
+    create_tricky_orders()
+
+    assert export_bytes(fields=["id"], engine=engine, limit=0) == b"id\n"
+
+
+# Choosing the engine ------------------------------------------------------------------------
+
+
+def choose(requested, *, fields=("id",), fmt="csv", ordering=("pk",), delimiter=None):
+    columns = resolve_columns(Order, list(fields))
+    writer = get_writer_class(fmt)(columns, vendor=connection.vendor, delimiter=delimiter)
+    return engines.choose_engine(
+        requested,
+        using="default",
+        model=Order,
+        columns=columns,
+        writer=writer,
+        ordering=list(ordering),
+    )
+
+
+def test_unknown_engine():
+    with pytest.raises(ExportError) as excinfo:
+        choose("fast")
+
+    assert excinfo.value.args == (
+        'Unknown engine "fast"; choose one of: auto, cursor, keyset, copy.',
+    )
+
+
+def test_keyset_refuses_an_ordering_other_than_the_primary_key():
+    with pytest.raises(ExportError) as excinfo:
+        choose("keyset", ordering=("status", "pk"))
+
+    assert excinfo.value.args == (
+        "The keyset engine pages by primary key, so it cannot order by status, pk; "
+        "use --engine cursor.",
+    )
+
+
+@pytest.mark.parametrize("ordering", [("pk",), ("-pk",), ("id",), ("-id",)])
+def test_keyset_accepts_the_primary_key_either_way(ordering):
+    assert choose("keyset", ordering=ordering) == "keyset"
+
+
+@pytest.mark.parametrize(
+    ("field", "kind"),
+    [
+        (models.FloatField(), "float"),
+        (models.TimeField(), "time"),
+        (models.DurationField(), "duration"),
+        (models.BinaryField(), "binary"),
+        (models.GenericIPAddressField(), "text"),
+    ],
+    ids=lambda value: value if isinstance(value, str) else type(value).__name__,
+)
+def test_copy_refuses_a_column_sql_cannot_print_canonically(field, kind):
+    columns = (*resolve_columns(Order, ["id"]), Column(path="x", field=field, label="x"))
+    writer = get_writer_class("csv")(columns, vendor="postgresql")
+
+    assert engines.copy_unsupported_reason(columns, writer, "postgresql") == (
+        f'The copy engine cannot print column "x" ({kind}) in its canonical form; '
+        "use --engine cursor or keyset."
+    )
+
+
+def test_copy_needs_postgresql():
+    if connection.vendor == "postgresql":
+        pytest.skip("the copy engine is available here")
+
+    with pytest.raises(ExportError) as excinfo:
+        choose("copy")
+
+    assert excinfo.value.args == (
+        f"The copy engine needs PostgreSQL; this database is {connection.vendor}.",
+    )
+
+
+def test_auto_on_sqlite():
+    if connection.vendor == "postgresql":
+        pytest.skip("SQLite's choice")
+
+    assert choose("auto") == "keyset"
+    assert choose("auto", ordering=("-created_at", "pk")) == "cursor"
+
+
+@pytest.mark.postgres
+class TestChoiceOnPostgres:
+    def test_auto_prefers_copy(self):
+        assert choose("auto") == "copy"
+        assert choose("auto", ordering=("status", "pk")) == "copy"
+
+    def test_auto_uses_the_cursor_where_copy_cannot_serve(self):
+        assert choose("auto", fmt="jsonl") == "cursor"
+
+    def test_auto_uses_keyset_when_server_side_cursors_are_disabled(self, monkeypatch):
+        monkeypatch.setitem(connection.settings_dict, "DISABLE_SERVER_SIDE_CURSORS", True)
+
+        assert choose("auto", fmt="jsonl") == "keyset"
+        assert choose("auto", fmt="jsonl", ordering=("status", "pk")) == "cursor"
+        assert choose("auto") == "copy"
+
+    def test_copy_refuses_jsonl(self):
+        with pytest.raises(ExportError) as excinfo:
+            choose("copy", fmt="jsonl")
+
+        assert excinfo.value.args == ("The copy engine writes csv and tsv only, not jsonl.",)
+
+    def test_copy_refuses_a_delimiter_postgresql_cannot_use(self):
+        with pytest.raises(ExportError) as excinfo:
+            choose("copy", delimiter="§")
+
+        assert excinfo.value.args == (
+            "The copy engine needs a one-byte (ASCII) delimiter, not '§'; "
+            "use --engine cursor or keyset.",
+        )
+        assert choose("auto", delimiter="§") == "cursor"
+
+    def test_copy_with_a_custom_delimiter_matches_the_python_engines(self):
+        create_tricky_orders()
+        kwargs = {"fields": ORDER_FIELDS, "delimiter": ";"}
+
+        assert export_bytes(engine="copy", **kwargs) == export_bytes(engine="cursor", **kwargs)
+
+
+# How each engine talks to the database ------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_cursor_engine_streams_from_a_server_side_cursor_inside_a_transaction():
+    customer = CustomerFactory()
+    Order.objects.bulk_create(OrderFactory.build_batch(25, customer=customer))
+    export = prepare_export(
+        queryset=Order.objects.all(), fields=["id"], engine="cursor", chunk_size=10
+    )
+    chunks = iter(export)
+    assert not connection.in_atomic_block
+
+    next(chunks)  # the header
+    next(chunks)  # the first batch: the cursor is open now
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT is_holdable, statement FROM pg_cursors")
+        cursors = cursor.fetchall()
+    in_transaction = connection.in_atomic_block
+    rest = list(chunks)
+
+    assert len(cursors) == 1
+    is_holdable, statement = cursors[0]
+    assert is_holdable is False
+    assert statement.startswith('DECLARE "_django_curs_')
+    assert "WITH HOLD" not in statement
+    assert in_transaction is True
+    assert len(rest) == 2
+    assert not connection.in_atomic_block
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_cursors")
+        assert cursor.fetchone() == (0,)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_cursor_engine_closed_early_closes_its_cursor_and_transaction():
+    customer = CustomerFactory()
+    Order.objects.bulk_create(OrderFactory.build_batch(25, customer=customer))
+    chunks = iter(
+        prepare_export(queryset=Order.objects.all(), fields=["id"], engine="cursor", chunk_size=5)
+    )
+    next(chunks)
+    next(chunks)
+
+    chunks.close()
+
+    assert not connection.in_atomic_block
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_cursors")
+        assert cursor.fetchone() == (0,)
+
+
+@pytest.mark.parametrize(
+    ("rows", "chunk_size"),
+    [(0, 10), (1, 10), (9, 10), (10, 10), (11, 10), (30, 10), (31, 7)],
+    ids=lambda value: str(value),
+)
+def test_keyset_runs_one_query_per_chunk_plus_one(rows, chunk_size, django_assert_num_queries):
+    if rows:
+        customer = CustomerFactory()
+        Order.objects.bulk_create(OrderFactory.build_batch(rows, customer=customer))
+    export = prepare_export(
+        queryset=Order.objects.all(), fields=["id"], engine="keyset", chunk_size=chunk_size
+    )
+
+    with django_assert_num_queries(math.ceil(rows / chunk_size) + 1) as captured:
+        data = b"".join(export)
+
+    assert data.count(b"\n") == rows + 1
+    assert all("OFFSET" not in query["sql"] for query in captured.captured_queries)
+
+
+def test_keyset_with_a_limit_stops_without_an_extra_query(django_assert_num_queries):
+    customer = CustomerFactory()
+    Order.objects.bulk_create(OrderFactory.build_batch(30, customer=customer))
+    export = prepare_export(
+        queryset=Order.objects.all(), fields=["id"], engine="keyset", chunk_size=10, limit=20
+    )
+
+    with django_assert_num_queries(2):
+        assert b"".join(export).count(b"\n") == 21
+
+
+@pytest.mark.parametrize("engine", PYTHON_ENGINES)
+def test_python_engines_closed_early_leave_no_transaction_behind(engine):
+    customer = CustomerFactory()
+    Order.objects.bulk_create(OrderFactory.build_batch(30, customer=customer))
+    depth = len(connection.savepoint_ids)
+    chunks = iter(
+        prepare_export(queryset=Order.objects.all(), fields=["id"], engine=engine, chunk_size=5)
+    )
+    next(chunks)
+    next(chunks)
+
+    chunks.close()
+
+    assert len(connection.savepoint_ids) == depth
+    assert Order.objects.count() == 30
+
+
+@pytest.mark.postgres
+class TestCopyClosedEarly:
+    """Closing the stream mid-COPY cancels it; the connection must stay usable."""
+
+    @staticmethod
+    def start_copy(rows=3000):
+        customer = CustomerFactory()
+        Order.objects.bulk_create(OrderFactory.build_batch(rows, customer=customer))
+        chunks = iter(
+            prepare_export(
+                queryset=Order.objects.all(), fields=["id", "note"], engine="copy", chunk_size=10
+            )
+        )
+        next(chunks)  # header
+        next(chunks)  # the COPY is under way
+        return chunks
+
+    @pytest.mark.django_db(transaction=True)
+    def test_in_autocommit(self):
+        chunks = self.start_copy()
+
+        chunks.close()
+
+        assert not connection.in_atomic_block
+        assert Order.objects.count() == 3000
+        assert connection.connection.info.transaction_status == TransactionStatus.IDLE
+
+    def test_inside_an_atomic_block(self):
+        with transaction.atomic():
+            chunks = self.start_copy()
+
+            chunks.close()
+
+            assert Order.objects.count() == 3000
+        assert Order.objects.count() == 3000
+
+    def test_twice_in_a_row(self):
+        chunks = self.start_copy()
+        chunks.close()
+        again = iter(prepare_export(queryset=Order.objects.all(), fields=["id"], engine="copy"))
+
+        assert b"".join(again).count(b"\n") == 3001
+
+
+@pytest.mark.postgres
+def test_copy_statement_inlines_filter_values_safely():
+    """Filter values reach COPY as SQL literals, quotes and percent signs included."""
+    create_tricky_orders()
+    queryset = Order.objects.filter(note__in=["'; DROP TABLE shop_order; --", "50% off"])
+    Order.objects.filter(pk=1).update(note="50% off")
+
+    assert export_bytes(queryset, fields=["id", "note"], engine="copy") == b"id,note\n1,50% off\n"
+    assert Order.objects.count() == 19
