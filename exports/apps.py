@@ -7,7 +7,11 @@ class ExportsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
         from . import checks  # noqa: F401  (registers the system checks)
+        from .permissions import create_export_permissions
         from .registry import autodiscover
 
         autodiscover()
+        post_migrate.connect(create_export_permissions, sender=self)

@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from exports.admin import ExportAdminMixin
+
 from .models import Customer, Order
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(ExportAdminMixin, admin.ModelAdmin):
     list_display = ["email", "name", "country", "created_at"]
     list_filter = ["country"]
     search_fields = ["email", "name"]
@@ -12,7 +14,7 @@ class CustomerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ExportAdminMixin, admin.ModelAdmin):
     list_display = ["id", "customer", "status", "total_cents", "currency", "is_gift", "created_at"]
     list_filter = ["status", "is_gift", "currency"]
     search_fields = ["reference", "customer__email"]

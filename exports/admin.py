@@ -1,0 +1,279 @@
+"""The admin side: export actions, an "Export all N matching" button, and the audit log.
+
+For a model declared in an app's ``exports.py``::
+
+    from exports.admin import ExportAdminMixin
+
+    @admin.register(Invoice)
+    class InvoiceAdmin(ExportAdminMixin, admin.ModelAdmin):
+        ...
+
+The mixin adds one action per format ("Export selected invoices as CSV"...), a button
+carrying the changelist's query string (filters, search, ordering) to an export view, and a
+page to pick columns and format. Everything is gated by the model's ``export`` permission and
+streams straight from the changelist's queryset: with "select all" the action receives the
+filtered queryset itself, so no primary keys are collected anywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from django.contrib import admin, messages
+from django.contrib.admin.options import IS_POPUP_VAR, IncorrectLookupParameters
+from django.contrib.admin.views.main import ERROR_FLAG, PAGE_VAR
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from . import conf, formats, registry
+from .columns import parse_field_list
+from .errors import ExportError
+from .http import open_log, stream_response
+from .models import ExportLog
+from .parsing import ParseError, parse_bool
+from .permissions import export_permission
+from .views import FIELD_NOT_DECLARED, prepare_download
+
+FORMAT_PARAM = "_export_format"
+FIELDS_PARAM = "_export_fields"
+BOM_PARAM = "_export_bom"
+EXPORT_PARAMS = (FORMAT_PARAM, FIELDS_PARAM, BOM_PARAM)
+# Changelist parameters that do not select rows.
+NOT_FILTERS = (PAGE_VAR, ERROR_FLAG, "all")
+
+NOT_EXPORTABLE = "{label} is not declared exportable (see exports.registry.register)."
+
+
+def export_action(format: str = "csv") -> Callable:  # noqa: A002
+    """An admin action exporting the selected rows (or all matching ones) as ``format``.
+
+    Use it with :class:`ExportAdminMixin`, which provides the ``export`` permission check
+    (``actions = [export_action("csv")]``); the mixin adds one per format by default.
+    """
+    writer = formats.get_writer_class(format)
+    label = writer.name.upper() if writer.name != "jsonl" else "JSON Lines"
+
+    @admin.action(
+        description=f"Export selected %(verbose_name_plural)s as {label}",
+        permissions=["export"],
+    )
+    def action(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: models.QuerySet):
+        across = request.POST.get("select_across") == "1"
+        selection = "all matching" if across else f"{len(request.POST.getlist('_selected_action'))}"
+        return modeladmin.export_queryset(
+            request,
+            queryset,
+            format=writer.name,
+            source=ExportLog.Source.ADMIN_ACTION,
+            filters=[("selected", selection)],
+        )
+
+    action.__name__ = f"export_selected_{writer.name}"
+    return action
+
+
+class ExportAdminMixin:
+    """Export actions, the "Export all N matching" button and the column picker.
+
+    Needs the model to be declared in the export registry; what it may export is the
+    declaration's fields (and labels).
+    """
+
+    export_formats: tuple[str, ...] = ("csv", "tsv", "jsonl")
+    change_list_template = "admin/exports/change_list.html"
+    export_form_template = "admin/exports/export_form.html"
+
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(export_permission(self.model))
+
+    def _exportable(self) -> registry.Exportable:
+        entry = registry.get(self.model)
+        if entry is None:
+            raise ExportError(NOT_EXPORTABLE.format(label=self.model._meta.label))
+        return entry
+
+    def get_actions(self, request: HttpRequest):
+        actions = super().get_actions(request)
+        if (
+            self.actions is None
+            or IS_POPUP_VAR in request.GET
+            or registry.get(self.model) is None
+            or not self.has_export_permission(request)
+        ):
+            return actions
+        for fmt in self.export_formats:
+            func = export_action(fmt)
+            actions.setdefault(func.__name__, (func, func.__name__, func.short_description))
+        return actions
+
+    def get_urls(self):
+        opts = self.model._meta
+        name = f"{opts.app_label}_{opts.model_name}_export"
+        urls = [path("export/", self.admin_site.admin_view(self.export_view), name=name)]
+        return urls + super().get_urls()
+
+    def export_url(self) -> str:
+        opts = self.model._meta
+        return reverse(
+            f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_export",
+            current_app=self.admin_site.name,
+        )
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        context = getattr(response, "context_data", None)
+        cl = (context or {}).get("cl")
+        if cl is not None and registry.get(self.model) and self.has_export_permission(request):
+            base = self.export_url()
+            context["export_count"] = cl.result_count
+            # The changelist's own parameters (filters, search, ordering); never primary keys.
+            context["export_all_url"] = base + cl.get_query_string({FORMAT_PARAM: "csv"})
+            context["export_choose_url"] = base + cl.get_query_string()
+        return response
+
+    def export_view(self, request: HttpRequest) -> HttpResponse:
+        """Export what the changelist with this query string shows; without a format, a form."""
+        if not (self.has_view_permission(request) and self.has_export_permission(request)):
+            raise PermissionDenied
+        try:
+            entry = self._exportable()
+        except ExportError as exc:
+            return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
+        options = {key: request.GET.getlist(key) for key in EXPORT_PARAMS if key in request.GET}
+        changelist_query = request.GET.copy()
+        for key in (*EXPORT_PARAMS, *NOT_FILTERS):
+            changelist_query.pop(key, None)
+        request.GET = changelist_query
+        try:
+            cl = self.get_changelist_instance(request)
+        except IncorrectLookupParameters as exc:
+            message = f"Bad changelist parameters: {exc or request.GET.urlencode()}"
+            return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+        if FORMAT_PARAM not in options:
+            return self._export_form(request, entry, cl)
+        try:
+            fields, fmt, bom = _export_options(options, entry)
+            return self.export_queryset(
+                request,
+                cl.get_queryset(request),
+                format=fmt,
+                fields=fields,
+                bom=bom,
+                source=ExportLog.Source.ADMIN_CHANGELIST,
+                filters=list(changelist_query.items()),
+            )
+        except ExportError as exc:
+            return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
+
+    def _export_form(self, request: HttpRequest, entry: registry.Exportable, cl) -> HttpResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Export {self.model._meta.verbose_name_plural}",
+            "count": cl.result_count,
+            "changelist_params": [
+                (key, value) for key, values in request.GET.lists() for value in values
+            ],
+            "fields": [(path, entry.labels.get(path, path)) for path in entry.fields],
+            "formats": self.export_formats,
+            "bom": conf.get("HTTP_BOM"),
+            "format_param": FORMAT_PARAM,
+            "fields_param": FIELDS_PARAM,
+            "bom_param": BOM_PARAM,
+            "changelist_url": reverse(
+                f"{self.admin_site.name}:{self.model._meta.app_label}_"
+                f"{self.model._meta.model_name}_changelist"
+            )
+            + cl.get_query_string(),
+        }
+        return TemplateResponse(request, self.export_form_template, context)
+
+    def export_queryset(
+        self,
+        request: HttpRequest,
+        queryset: models.QuerySet,
+        *,
+        format: str,  # noqa: A002
+        source: str,
+        fields: tuple[str, ...] | None = None,
+        bom: bool | None = None,
+        filters: Sequence[tuple[str, str]] = (),
+    ) -> HttpResponse | None:
+        """Stream ``queryset`` (never evaluated here) with the declared fields."""
+        try:
+            entry = self._exportable()
+            export = prepare_download(
+                queryset,
+                entry,
+                fields=fields or entry.fields,
+                format=format,
+                bom=conf.get("HTTP_BOM") if bom is None else bom,
+            )
+        except ExportError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return None
+        log = open_log(
+            request,
+            export,
+            source=source,
+            filters=filters,
+            query_string=request.META.get("QUERY_STRING", ""),
+        )
+        return stream_response(request, export, log=log)
+
+
+def _export_options(
+    options: dict[str, list[str]], entry: registry.Exportable
+) -> tuple[tuple[str, ...], str, bool]:
+    fmt = options[FORMAT_PARAM][-1]
+    formats.get_writer_class(fmt)
+    fields: tuple[str, ...] = entry.fields
+    if FIELDS_PARAM in options:
+        fields = tuple(parse_field_list(",".join(options[FIELDS_PARAM])))
+        for item in fields:
+            if item not in entry.fields:
+                raise ExportError(
+                    FIELD_NOT_DECLARED.format(
+                        path=item, model=entry.label, choices=", ".join(entry.fields)
+                    )
+                )
+    bom = conf.get("HTTP_BOM")
+    if BOM_PARAM in options:
+        try:
+            bom = parse_bool(options[BOM_PARAM][-1])
+        except ParseError as exc:
+            raise ExportError(f'Bad parameter "{BOM_PARAM}": {exc}.') from None
+    return fields, fmt.lower(), bom
+
+
+@admin.register(ExportLog)
+class ExportLogAdmin(admin.ModelAdmin):
+    """The audit trail, read-only: nobody edits or deletes history from the admin."""
+
+    list_display = [
+        "started_at",
+        "username",
+        "model",
+        "source",
+        "format",
+        "status",
+        "rows",
+        "bytes_sent",
+        "seconds",
+    ]
+    list_filter = ["status", "source", "format", "model"]
+    search_fields = ["username", "model"]
+    date_hierarchy = "started_at"
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

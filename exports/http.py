@@ -1,0 +1,230 @@
+"""The HTTP sink: an :class:`~exports.stream.Export` as a ``StreamingHttpResponse``.
+
+Shared by the download view and the admin. What it guarantees:
+
+- the right iterator kind for the server: a synchronous one under WSGI, an asynchronous one
+  under ASGI (Django would otherwise warn and read the whole body into a list);
+- a failure after the first byte propagates out of the iterator, so the server drops the
+  connection and the client sees an incomplete chunked body, never a short file that looks
+  complete; nothing is ever written into the data;
+- a client that goes away closes the export's generator in the thread that opened its
+  transaction and cursor, so they are released at once;
+- every transfer ends in the audit log (:class:`~exports.models.ExportLog`) as completed or
+  aborted, with the user, model, fields, filters, rows, bytes and duration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+import unicodedata
+from collections.abc import Iterator, Sequence
+from typing import Any
+from urllib.parse import quote
+
+from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIRequest
+from django.db import DatabaseError, connections, router
+from django.http import HttpRequest, StreamingHttpResponse
+from django.utils import timezone
+from django.utils.text import slugify
+
+from .models import ExportLog
+from .stream import Export
+
+logger = logging.getLogger(__name__)
+
+FALLBACK_NAME = "export"
+CLIENT_WENT_AWAY = "client disconnected"
+
+
+def attachment_header(filename: str) -> str:
+    """``Content-Disposition: attachment`` for ``filename`` (RFC 6266).
+
+    Control characters, quotes, backslashes and path separators are dropped, so nothing from a
+    model name or a parameter can end the header or smuggle another one. A non-ASCII name is
+    sent as ``filename*`` (RFC 8187) after an ASCII ``filename`` for old clients.
+    """
+    cleaned = "".join(c for c in filename if c.isprintable() and c not in '"\\/;').strip()
+    cleaned = cleaned.lstrip(".") or FALLBACK_NAME
+    if cleaned.isascii():
+        return f'attachment; filename="{cleaned}"'
+    ascii_name = unicodedata.normalize("NFKD", cleaned).encode("ascii", "ignore").decode()
+    ascii_name = ascii_name.strip().lstrip(".") or FALLBACK_NAME
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(cleaned, safe='')}"
+
+
+def export_filename(export: Export) -> str:
+    """``orders-20240501-120000.csv``: the model's plural name and the UTC time."""
+    name = slugify(str(export.model._meta.verbose_name_plural), allow_unicode=True)
+    stamp = timezone.now().astimezone(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    return f"{name or FALLBACK_NAME}-{stamp}.{export.extension}"
+
+
+def open_log(
+    request: HttpRequest,
+    export: Export,
+    *,
+    source: str,
+    filters: Sequence[tuple[str, str]] = (),
+    query_string: str = "",
+) -> ExportLog:
+    """Record the export as started (before the first byte, so a dead process leaves a trace)."""
+    user = request.user if request.user.is_authenticated else None
+    return ExportLog.objects.create(
+        user=user,
+        username=user.get_username() if user else "",
+        model=export.model._meta.label,
+        source=source,
+        format=export.writer.name,
+        fields=[c.path for c in export.columns],
+        filters=[list(pair) for pair in filters],
+        query_string=query_string,
+        engine=export.engine,
+    )
+
+
+def stream_response(
+    request: HttpRequest, export: Export, *, log: ExportLog, filename: str | None = None
+) -> StreamingHttpResponse:
+    """The response for ``export``; its body is produced only as the server sends it."""
+    stream = AuditedStream(export, log=log)
+    content: Any = AsyncStream(stream) if isinstance(request, ASGIRequest) else stream
+    response = StreamingHttpResponse(content, content_type=export.content_type)
+    response["Content-Disposition"] = attachment_header(filename or export_filename(export))
+    response["Cache-Control"] = "no-store"
+    # Tell nginx (and similar proxies) to pass chunks on as they come instead of buffering.
+    response["X-Accel-Buffering"] = "no"
+    return response
+
+
+class AuditedStream:
+    """The export's chunks, with the audit row finished however the iteration ends.
+
+    A class rather than a generator so that ``close()`` before the first ``next()`` (a client
+    gone before the body started) still records the abort. Exceptions are re-raised: that is
+    what makes the server abort the connection.
+    """
+
+    def __init__(self, export: Export, *, log: ExportLog) -> None:
+        self.export = export
+        self.log = log
+        self._chunks: Iterator[bytes] | None = None
+        self._started = time.monotonic()
+        self.finished = False
+
+    def __iter__(self) -> AuditedStream:
+        return self
+
+    def __next__(self) -> bytes:
+        if self.finished:
+            raise StopIteration
+        if self._chunks is None:
+            self._chunks = iter(self.export)
+        try:
+            return next(self._chunks)
+        except StopIteration:
+            self._finish(ExportLog.Status.COMPLETED)
+            raise
+        except BaseException as exc:
+            logger.error(
+                "Export of %s for %s aborted after %s rows (%s bytes): %s",
+                self.log.model,
+                self.log.username or "anonymous",
+                self.export.rows,
+                self.export.bytes_sent,
+                exc,
+                exc_info=exc,
+            )
+            self._finish(ExportLog.Status.ABORTED, error=f"{type(exc).__name__}: {exc}")
+            raise
+
+    def close(self) -> None:
+        """Called by the server (through the response) when the transfer ends or is dropped."""
+        if self.finished:
+            return
+        logger.warning(
+            "Export of %s for %s stopped by the client after %s rows (%s bytes).",
+            self.log.model,
+            self.log.username or "anonymous",
+            self.export.rows,
+            self.export.bytes_sent,
+        )
+        self._finish(ExportLog.Status.ABORTED, error=CLIENT_WENT_AWAY)
+
+    def _finish(self, status: str, *, error: str = "") -> None:
+        self.finished = True
+        try:
+            if self._chunks is not None:
+                # Ends the export's transaction and closes its cursor before the log is written,
+                # so the log row is never part of (or rolled back with) the export's transaction.
+                self._chunks.close()  # type: ignore[attr-defined]
+        finally:
+            self._write_log(status, error)
+
+    def _write_log(self, status: str, error: str) -> None:
+        alias = router.db_for_write(ExportLog)
+        connection = connections[alias]
+        # After a lost connection (the failure we may be reporting), reconnect for the log.
+        if (
+            connection.connection is not None
+            and not connection.in_atomic_block
+            and connection.errors_occurred
+            and not connection.is_usable()
+        ):
+            connection.close()
+        try:
+            ExportLog.objects.using(alias).filter(pk=self.log.pk).update(
+                status=status,
+                rows=self.export.rows,
+                bytes_sent=self.export.bytes_sent,
+                seconds=round(time.monotonic() - self._started, 6),
+                error=error[:2000],
+                finished_at=timezone.now(),
+            )
+        except DatabaseError:
+            logger.exception("Could not record the end of export log entry %s.", self.log.pk)
+
+
+class AsyncStream:
+    """An asynchronous view of an :class:`AuditedStream` for ASGI servers.
+
+    Each chunk is produced by ``sync_to_async(thread_sensitive=True)``: under Django's ASGI
+    handler that is the request's own thread, the one that ran the view, so the transaction
+    and server-side cursor stay on one connection from the first chunk to ``close()`` (which
+    Django also calls through ``sync_to_async``, after a disconnect too).
+    """
+
+    def __init__(self, stream: AuditedStream) -> None:
+        self.stream = stream
+        self._next = sync_to_async(self._step, thread_sensitive=True)
+
+    def __aiter__(self) -> AsyncStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        chunk = await self._next()
+        if chunk is None:
+            raise StopAsyncIteration
+        return chunk
+
+    def _step(self) -> bytes | None:
+        return next(self.stream, None)
+
+    def close(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.stream.close()  # a synchronous thread: Django's ASGI handler, normally
+            return
+        if not self.stream.finished:
+            # Called on the event loop (Django's test AsyncClient does this): the database
+            # work must run in the request's thread, not here.
+            task = loop.create_task(sync_to_async(self.stream.close, thread_sensitive=True)())
+            _pending.add(task)
+            task.add_done_callback(_pending.discard)
+
+
+_pending: set[asyncio.Task] = set()
