@@ -28,8 +28,13 @@ def get_model(label: str) -> type[models.Model]:
     app_label, sep, model_name = label.partition(".")
     if not sep or not app_label or not model_name or "." in model_name:
         raise ExportError(BAD_MODEL_LABEL.format(label=label))
+    # Django matches model names case-insensitively but app labels exactly; match both.
+    app_labels = sorted(
+        (c.label for c in apps.get_app_configs() if c.label.lower() == app_label.lower()),
+        key=lambda found: found != app_label,  # an exact match first
+    )
     try:
-        return apps.get_model(app_label, model_name)
+        return apps.get_model(app_labels[0] if app_labels else app_label, model_name)
     except LookupError:
         raise ExportError(UNKNOWN_MODEL.format(label=label)) from None
 
