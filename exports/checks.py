@@ -10,6 +10,12 @@ from django.core.checks import Error, Tags, register
 from .conf import DEFAULTS
 
 ENGINE_CHOICES = ("auto", "cursor", "keyset", "copy")
+IMPORT_LIMITS = (
+    "IMPORT_MAX_FIELD_SIZE",
+    "IMPORT_MAX_COLUMNS",
+    "IMPORT_MAX_LINE_LENGTH",
+    "IMPORT_MAX_UPLOAD_SIZE",
+)
 
 
 @register(Tags.compatibility)
@@ -57,5 +63,15 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
         if not isinstance(user.get(key, DEFAULTS[key]), bool):
             errors.append(
                 Error(f"settings.EXPORTS[{key!r}] must be True or False.", id="exports.E005")
+            )
+    for key in IMPORT_LIMITS:
+        value = user.get(key, DEFAULTS[key])
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            errors.append(
+                Error(
+                    f"settings.EXPORTS[{key!r}] must be a positive integer, not {value!r}.",
+                    hint=f"The default is {DEFAULTS[key]:,}.",
+                    id="exports.E006",
+                )
             )
     return errors

@@ -22,6 +22,14 @@ DEFAULTS: dict[str, Any] = {
     "HTTP_ESCAPE_FORMULAS": True,
     # Downloads add a UTF-8 byte order mark (for Excel) unless the request says otherwise.
     "HTTP_BOM": False,
+    # Imports: the largest value (in characters) one field may hold.
+    "IMPORT_MAX_FIELD_SIZE": 1024 * 1024,
+    # Imports: the most columns a file may have.
+    "IMPORT_MAX_COLUMNS": 1000,
+    # Imports: the longest record (in characters, quoted line breaks included).
+    "IMPORT_MAX_LINE_LENGTH": 4 * 1024 * 1024,
+    # Admin imports: the largest upload accepted (bytes); larger uploads get a 413.
+    "IMPORT_MAX_UPLOAD_SIZE": 100 * 1024 * 1024,
 }
 
 

@@ -1,0 +1,484 @@
+"""Binding: text (or JSON) values in, typed values out, or a message per bad value.
+
+Each column gets one converter, built once from its model field: the canonical text forms of
+:mod:`exports.textforms` are parsed as the exporter writes them, then the field's own rules are
+applied (NULL/blank, ``max_length``, choices, integer ranges, decimal digits, validators such
+as ``EmailValidator``). The checks the databases disagree on (NUL characters, over-long text,
+extra decimal places, out-of-range integers, non-finite floats) are made here, so SQLite and
+PostgreSQL give the same answer.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import uuid
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core import validators as django_validators
+from django.core.exceptions import ValidationError
+from django.db import connections, models
+from django.db.backends.base.operations import BaseDatabaseOperations
+from django.utils.dateparse import parse_duration
+
+from ..parsing import KIND_NAMES, ParseError, parse_bool, parse_datetime
+from ..textforms import Kind, kind_of
+from .errors import (
+    FIELD_COUNT,
+    FIELD_TOO_LONG,
+    JSON_KEYS,
+    NOT_A_CHOICE,
+    NOT_BLANK,
+    NOT_FINITE,
+    NOT_NULL,
+    NUL_CHARACTER,
+    OUT_OF_RANGE,
+    TOO_LONG,
+    TOO_MANY_DIGITS,
+    TOO_MANY_PLACES,
+    TOO_MANY_WHOLE_DIGITS,
+    WRONG_JSON_TYPE,
+    RowError,
+)
+from .plan import Plan
+from .readers import Record
+
+UTC = dt.UTC
+# The same integer ranges on every backend (SQLite's own are wider): see the module docstring.
+INTEGER_RANGES = BaseDatabaseOperations.integer_field_ranges
+_HANDLED_VALIDATORS = (
+    django_validators.MaxLengthValidator,
+    django_validators.DecimalValidator,
+)
+_NO_VALUE = object()
+
+
+class BadValue(ValueError):
+    """A value that does not bind; ``str()`` is the message for the reject file."""
+
+
+Converter = Callable[[Any], Any]
+
+
+def _bad_kind(kind: Kind, text: str) -> BadValue:
+    return BadValue(f'"{text}" is not {KIND_NAMES[kind]}')
+
+
+# Parsers: canonical text (and common spellings) to a Python value, by kind.
+
+
+def _parse_int(kind: Kind) -> Converter:
+    def parse(text: str) -> int:
+        try:
+            return int(text)
+        except ValueError:
+            raise _bad_kind(kind, text) from None
+
+    return parse
+
+
+def _parse_decimal(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except (InvalidOperation, ValueError):
+        raise _bad_kind(Kind.DECIMAL, text) from None
+    if not value.is_finite():
+        raise BadValue(NOT_FINITE.format(value=text))
+    return value
+
+
+def _parse_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise _bad_kind(Kind.FLOAT, text) from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise BadValue(NOT_FINITE.format(value=text))
+    return value
+
+
+def _parse_bool(text: str) -> bool:
+    try:
+        return parse_bool(text)
+    except ParseError as exc:
+        raise BadValue(str(exc)) from None
+
+
+def _parse_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise _bad_kind(Kind.DATE, text) from None
+
+
+def _parse_datetime(text: str) -> dt.datetime:
+    try:
+        value = parse_datetime(text)
+        # One instant, one spelling: UTC (also catches offsets that overflow year 1 or 9999).
+        return value.astimezone(UTC) if value.tzinfo is not None else value
+    except (ParseError, OverflowError, ValueError):
+        raise _bad_kind(Kind.DATETIME, text) from None
+
+
+def _parse_time(text: str) -> dt.time:
+    try:
+        value = dt.time.fromisoformat(text.strip())
+    except ValueError:
+        raise _bad_kind(Kind.TIME, text) from None
+    if value.tzinfo is not None:
+        raise _bad_kind(Kind.TIME, text)
+    return value
+
+
+def _parse_duration(text: str) -> dt.timedelta:
+    try:
+        value = parse_duration(text.strip())
+    except (ValueError, OverflowError):
+        value = None
+    if value is None:
+        raise _bad_kind(Kind.DURATION, text)
+    return value
+
+
+def _parse_uuid(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text.strip())
+    except ValueError:
+        raise _bad_kind(Kind.UUID, text) from None
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not allowed")
+
+
+def _parse_json(field: models.Field) -> Converter:
+    decoder = getattr(field, "decoder", None)
+
+    def parse(text: str) -> Any:
+        if "\\u0000" in text:
+            raise BadValue(NUL_CHARACTER)
+        try:
+            return json.loads(text, cls=decoder, parse_constant=_reject_constant)
+        except ValueError as exc:
+            raise BadValue(f"not valid JSON: {exc}") from None
+
+    return parse
+
+
+def _parse_binary(text: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadValue(f'"{text[:40]}" is not base64') from None
+
+
+def _parse_other(field: models.Field) -> Converter:
+    def parse(text: str) -> Any:
+        try:
+            return field.to_python(text)
+        except ValidationError as exc:
+            raise BadValue(f'"{text}": {" ".join(exc.messages)}') from None
+
+    return parse
+
+
+def text_parser(field: models.Field) -> Converter | None:
+    """The parser for ``field``'s canonical text, or None for text kept as it is."""
+    target = field
+    while target.is_relation:
+        target = target.target_field
+    kind = kind_of(target)
+    if kind is Kind.INTEGER:
+        return _parse_int(kind)
+    if kind is Kind.TEXT:
+        if isinstance(target, models.CharField | models.TextField):
+            return None
+        return _parse_other(target)
+    if kind is Kind.JSON:
+        return _parse_json(target)
+    parsers: dict[Kind, Converter] = {
+        Kind.DECIMAL: _parse_decimal,
+        Kind.FLOAT: _parse_float,
+        Kind.BOOLEAN: _parse_bool,
+        Kind.DATE: _parse_date,
+        Kind.DATETIME: _parse_datetime,
+        Kind.TIME: _parse_time,
+        Kind.DURATION: _parse_duration,
+        Kind.UUID: _parse_uuid,
+        Kind.BINARY: _parse_binary,
+    }
+    return parsers.get(kind) or _parse_other(target)
+
+
+# Checks: the field's own rules on a parsed value.
+
+
+def value_checks(field: models.Field, *, vendor: str) -> list[Converter]:
+    """The checks for a non-NULL value of ``field`` (for a foreign key: its target's)."""
+    target = field
+    while target.is_relation:
+        target = target.target_field
+    kind = kind_of(target)
+    checks: list[Converter] = []
+    internal = target.get_internal_type()
+    if kind is Kind.INTEGER and internal in INTEGER_RANGES:
+        low, high = INTEGER_RANGES[internal]
+
+        def in_range(value: int) -> int:
+            if not low <= value <= high:
+                raise BadValue(OUT_OF_RANGE.format(value=value, low=low, high=high))
+            return value
+
+        checks.append(in_range)
+    if kind is Kind.DECIMAL:
+        checks.append(_decimal_check(target))
+    if kind is Kind.TEXT:
+        checks.append(_text_check(target))
+    if kind is Kind.JSON and not field.null:
+
+        def not_json_null(value: Any) -> Any:
+            # Django stores None as SQL NULL, never as JSON null.
+            if value is None:
+                raise BadValue(NOT_NULL)
+            return value
+
+        checks.append(not_json_null)
+    if target.choices and not field.is_relation:
+        choices = {value for value, _label in target.flatchoices}
+        shown = ", ".join(str(c) for c in choices)[:200]
+
+        def is_choice(value: Any) -> Any:
+            if value not in choices:
+                raise BadValue(NOT_A_CHOICE.format(value=value, choices=shown))
+            return value
+
+        checks.append(is_choice)
+    validators = [v for v in target.validators if not _is_handled(v, target)]
+    if validators:
+
+        def validate(value: Any) -> Any:
+            if value in django_validators.EMPTY_VALUES:
+                return value
+            errors = []
+            for validator in validators:
+                try:
+                    validator(value)
+                except ValidationError as exc:
+                    errors.extend(exc.messages)
+            if errors:
+                raise BadValue(" ".join(errors))
+            return value
+
+        checks.append(validate)
+    return checks
+
+
+def _is_handled(validator: Any, field: models.Field) -> bool:
+    if isinstance(validator, _HANDLED_VALIDATORS):
+        return True
+    # Range validators Django adds from the connection: replaced by INTEGER_RANGES.
+    if isinstance(
+        validator, django_validators.MinValueValidator | django_validators.MaxValueValidator
+    ):
+        internal = field.get_internal_type()
+        limits = INTEGER_RANGES.get(internal, ())
+        return validator.limit_value in limits and validator not in field._validators
+    return False
+
+
+def _text_check(field: models.Field) -> Converter:
+    max_length = field.max_length
+
+    def check(value: str) -> str:
+        if "\x00" in value:
+            raise BadValue(NUL_CHARACTER)
+        if max_length is not None and len(value) > max_length:
+            raise BadValue(TOO_LONG.format(length=len(value), max_length=max_length))
+        return value
+
+    return check
+
+
+def _decimal_check(field: models.Field) -> Converter:
+    max_digits = field.max_digits
+    places = field.decimal_places
+    exponent = Decimal(1).scaleb(-places) if places is not None else None
+
+    def check(value: Decimal) -> Decimal:
+        if exponent is not None and value.as_tuple().exponent < -places:
+            # Trailing zeros past the scale lose nothing; anything else would be rounded.
+            try:
+                rounded = value.quantize(exponent)
+            except InvalidOperation:
+                rounded = None
+            if rounded is None or rounded != value:
+                raise BadValue(TOO_MANY_PLACES.format(value=value, places=places))
+            value = rounded
+        if max_digits is not None:
+            sign, digits, exp = value.as_tuple()
+            if exp >= 0:
+                total = len(digits) + exp if digits != (0,) else 1
+                decimals = 0
+            else:
+                total = max(len(digits), -exp)
+                decimals = -exp
+            whole = total - decimals
+            if places is not None and whole > max_digits - places:
+                raise BadValue(
+                    TOO_MANY_WHOLE_DIGITS.format(value=value, digits=max_digits - places)
+                )
+            if total > max_digits:
+                raise BadValue(TOO_MANY_DIGITS.format(value=value, max_digits=max_digits))
+        return value
+
+    return check
+
+
+# Converters: NULL rules, parse, checks.
+
+
+def null_value(field: models.Field) -> Any:
+    """What NULL in the file means for ``field``: None, or "" for a blank-able text field."""
+    if field.null:
+        return None
+    target = field
+    while target.is_relation:
+        target = target.target_field
+    if not field.is_relation and kind_of(target) is Kind.TEXT and field.blank:
+        return ""
+    return _NO_VALUE
+
+
+def text_converter(field: models.Field, *, vendor: str) -> Converter:
+    """Text (or None for NULL) to the value to store, raising BadValue."""
+    parse = text_parser(field)
+    checks = value_checks(field, vendor=vendor)
+    null = null_value(field)
+    blank_ok = field.blank or field.is_relation
+    is_text = parse is None
+
+    def convert(text: str | None) -> Any:
+        if text is None:
+            if null is _NO_VALUE:
+                raise BadValue(NOT_NULL)
+            return null
+        if is_text:
+            if not text and not blank_ok:
+                raise BadValue(NOT_BLANK)
+            value = text
+        else:
+            value = parse(text)
+        for check in checks:
+            value = check(value)
+        return value
+
+    return convert
+
+
+_JSON_TYPES = {
+    Kind.INTEGER: (int,),
+    Kind.FLOAT: (int, float),
+    Kind.DECIMAL: (int, float),
+    Kind.BOOLEAN: (bool,),
+}
+_JSON_NAMES = {bool: "true or false", int: "a number", float: "a number", str: "a string"}
+
+
+def json_converter(field: models.Field, *, vendor: str) -> Converter:
+    """A JSON Lines value (any JSON type) to the value to store, raising BadValue."""
+    from_text = text_converter(field, vendor=vendor)
+    target = field
+    while target.is_relation:
+        target = target.target_field
+    kind = kind_of(target)
+    checks = value_checks(field, vendor=vendor)
+    null = null_value(field)
+    if kind is Kind.JSON:
+
+        def convert_json(value: Any) -> Any:
+            if value is None:
+                if null is _NO_VALUE:
+                    raise BadValue(NOT_NULL)
+                return null
+            if "\\u0000" in json.dumps(value):
+                raise BadValue(NUL_CHARACTER)
+            return value
+
+        return convert_json
+    native = _JSON_TYPES.get(kind, ())
+
+    def convert(value: Any) -> Any:
+        if value is None or isinstance(value, str):
+            return from_text(value)
+        if not isinstance(value, native) or (isinstance(value, bool) and bool not in native):
+            expected = _JSON_NAMES[native[0]] if native else "a string"
+            found = "true or false" if isinstance(value, bool) else type(value).__name__
+            raise BadValue(WRONG_JSON_TYPE.format(expected=expected, found=found))
+        if kind is Kind.DECIMAL:
+            value = _parse_decimal(str(value))
+        elif kind is Kind.FLOAT:
+            value = _parse_float(repr(float(value)))
+        for check in checks:
+            value = check(value)
+        return value
+
+    return convert
+
+
+class Binder:
+    """Turns records into lists of typed values (one per plan target), or row errors."""
+
+    def __init__(self, plan: Plan, *, jsonl: bool, max_field: int, using: str) -> None:
+        vendor = connections[using].vendor
+        make = json_converter if jsonl else text_converter
+        self.plan = plan
+        self.jsonl = jsonl
+        self.max_field = max_field
+        self.names = [t.name for t in plan.targets]
+        self.indexes = [t.index for t in plan.targets]
+        self.converters = [make(t.value_field, vendor=vendor) for t in plan.targets]
+        self.columns = list(zip(self.indexes, self.names, self.converters, strict=True))
+        self.header_keys = None
+
+    def set_header_keys(self, keys: list[str]) -> None:
+        self.header_keys = keys
+        self._key_set = set(keys)
+
+    def bind(self, record: Record) -> tuple[list[Any] | None, list[RowError]]:
+        values = record.values
+        if self.jsonl:
+            if values.keys() != self._key_set:
+                return None, [RowError(record.line, "", self._key_problem(values))]
+            values = [values[k] for k in self.header_keys]
+        elif len(values) != self.plan.width:
+            message = FIELD_COUNT.format(expected=self.plan.width, found=len(values))
+            return None, [RowError(record.line, "", message)]
+        long_row = len(record.raw) > self.max_field
+        out = []
+        errors: list[RowError] = []
+        for index, name, convert in self.columns:
+            value = values[index]
+            if long_row and isinstance(value, str) and len(value) > self.max_field:
+                errors.append(
+                    RowError(record.line, name, FIELD_TOO_LONG.format(limit=self.max_field))
+                )
+                continue
+            try:
+                out.append(convert(value))
+            except BadValue as exc:
+                errors.append(RowError(record.line, name, str(exc)))
+        return (None, errors) if errors else (out, errors)
+
+    def _key_problem(self, values: dict) -> str:
+        extra = [k for k in values if k not in self._key_set]
+        missing = [k for k in self.header_keys if k not in values]
+        parts = []
+        if missing:
+            parts.append("missing " + ", ".join(missing))
+        if extra:
+            parts.append("unexpected " + ", ".join(extra))
+        return JSON_KEYS.format(problems="; ".join(parts))

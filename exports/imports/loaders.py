@@ -1,0 +1,237 @@
+"""Loaders: batches of checked rows written to the database.
+
+- ``create``: PostgreSQL ``COPY ... FROM STDIN`` straight into the table (every value has been
+  validated and every unique value checked, so COPY only moves bytes); ``bulk_create``
+  elsewhere, or when a field has a database default.
+- ``upsert``: ``bulk_create(update_conflicts=True, unique_fields=<key>)``, which is
+  ``INSERT ... ON CONFLICT DO UPDATE`` on PostgreSQL and SQLite.
+- ``update``: ``bulk_update`` of the rows whose key exists.
+
+If the database still refuses a batch (a check constraint, a race with another writer), the
+batch is retried row by row, each in a savepoint, so the row at fault is named.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from django.core.management.color import no_style
+from django.db import DatabaseError, connections, models, transaction
+from django.db.models import signals
+from django.db.models.base import ModelState
+from django.db.models.expressions import BaseExpression
+from django.utils import timezone
+
+from .errors import DATABASE_REJECTED, RowError
+from .integrity import Row
+from .plan import Plan
+
+# Values psycopg's COPY writes correctly as they are (after the binder's checks).
+_COPY_AS_IS = frozenset(
+    {
+        "AutoField",
+        "BigAutoField",
+        "SmallAutoField",
+        "IntegerField",
+        "BigIntegerField",
+        "SmallIntegerField",
+        "PositiveIntegerField",
+        "PositiveBigIntegerField",
+        "PositiveSmallIntegerField",
+        "CharField",
+        "TextField",
+        "SlugField",
+        "EmailField",
+        "URLField",
+        "BooleanField",
+        "DecimalField",
+        "FloatField",
+        "DateField",
+        "DateTimeField",
+        "TimeField",
+        "DurationField",
+        "UUIDField",
+        "BinaryField",
+    }
+)
+
+
+class Loader:
+    def __init__(self, plan: Plan, *, using: str) -> None:
+        self.plan = plan
+        self.using = using
+        self.connection = connections[using]
+        self.model = plan.model
+        self.fields = plan.written_fields()
+        self.attnames = [f.attname for f in self.fields]
+        positions = {}
+        for index, target in enumerate(plan.targets):
+            positions.setdefault(target.field.attname, index)
+        self.positions = [positions[f.attname] for f in self.fields if f.attname in positions]
+        self.defaults = plan.defaults
+        self.default_makers = [_default_maker(f) for f in plan.defaults]
+        self.pk_in_file = self.model._meta.pk.attname in positions
+        self.fast_init = not (
+            signals.pre_init.has_listeners(self.model)
+            or signals.post_init.has_listeners(self.model)
+        )
+        key = {f.attname for f in plan.key}
+        pk = self.model._meta.pk.attname
+        self.update_fields = [
+            f.name for f in self.fields if f.attname not in key and f.attname != pk
+        ]
+
+    # Row values in the order of ``self.fields``.
+
+    def values(self, row: Row) -> list[Any]:
+        values = [row.values[p] for p in self.positions]
+        if self.default_makers:
+            values.extend(make() for make in self.default_makers)
+        return values
+
+    def instances(self, rows: Sequence[Row], *, with_pk: bool = False) -> list[models.Model]:
+        model = self.model
+        attnames = self.attnames
+        pk = model._meta.pk.attname
+        out = []
+        if self.fast_init:
+            new = model.__new__
+            for row in rows:
+                obj = new(model)
+                state = ModelState()
+                data = dict(zip(attnames, self.values(row), strict=True))
+                if with_pk:
+                    data[pk] = row.pk
+                else:
+                    data.setdefault(pk, None)
+                obj.__dict__.update(data, _state=state)
+                out.append(obj)
+        else:
+            for row in rows:
+                data = dict(zip(attnames, self.values(row), strict=True))
+                if with_pk:
+                    data[pk] = row.pk
+                out.append(model(**data))
+        return out
+
+    # Writing.
+
+    def write(self, rows: list[Row]) -> tuple[int, int]:
+        """Write a batch; return ``(created, updated)``. Rows the database refuses get errors."""
+        if not rows:
+            return 0, 0
+        try:
+            with transaction.atomic(using=self.using):
+                result = self._write(rows)
+        except DatabaseError:
+            return self._write_one_by_one(rows)
+        self._after_write()
+        return result
+
+    def _write(self, rows: list[Row]) -> tuple[int, int]:
+        mode = self.plan.mode
+        if mode == "create":
+            if self.connection.vendor == "postgresql" and self._can_copy():
+                self._copy(rows)
+            else:
+                self.model._base_manager.using(self.using).bulk_create(self.instances(rows))
+            return len(rows), 0
+        if mode == "update":
+            self.model._base_manager.using(self.using).bulk_update(
+                self.instances(rows, with_pk=True), self.update_fields
+            )
+            return 0, len(rows)
+        updated = sum(1 for r in rows if r.pk is not None)
+        self.model._base_manager.using(self.using).bulk_create(
+            self.instances(rows),
+            update_conflicts=True,
+            unique_fields=[f.name for f in self.plan.key],
+            update_fields=self.update_fields or None,
+        )
+        return len(rows) - updated, updated
+
+    def _write_one_by_one(self, rows: list[Row]) -> tuple[int, int]:
+        created = updated = 0
+        for row in rows:
+            try:
+                with transaction.atomic(using=self.using):
+                    c, u = self._write([row])
+            except DatabaseError as exc:
+                message = DATABASE_REJECTED.format(error=str(exc).strip().splitlines()[0])
+                row.errors.append(RowError(row.line, "", message))
+                continue
+            created += c
+            updated += u
+        self._after_write()
+        return created, updated
+
+    def _after_write(self) -> None:
+        if self.pk_in_file and self.connection.vendor == "postgresql":
+            # Explicit keys leave the sequence behind; as loaddata does, move it on.
+            statements = self.connection.ops.sequence_reset_sql(no_style(), [self.model])
+            with self.connection.cursor() as cursor:
+                for sql in statements:
+                    cursor.execute(sql)
+
+    def _can_copy(self) -> bool:
+        return not any(isinstance(f.get_default(), BaseExpression) for f in self.defaults)
+
+    def _copy(self, rows: list[Row]) -> None:
+        from psycopg import sql
+
+        prepare = [self._copy_preparer(f) for f in self.fields]
+        plain = all(p is None for p in prepare)
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(self.model._meta.db_table),
+            sql.SQL(", ").join(sql.Identifier(f.column) for f in self.fields),
+        )
+        self.connection.ensure_connection()
+        with (
+            self.connection.wrap_database_errors,
+            self.connection.cursor() as cursor,
+            cursor.cursor.copy(statement) as copy,
+        ):
+            write_row = copy.write_row
+            values = self.values
+            if plain:
+                for row in rows:
+                    write_row(values(row))
+            else:
+                for row in rows:
+                    write_row(
+                        [
+                            v if p is None or v is None else p(v)
+                            for p, v in zip(prepare, values(row), strict=True)
+                        ]
+                    )
+
+    def _copy_preparer(self, field: models.Field):
+        internal = field.get_internal_type()
+        if internal in _COPY_AS_IS or (field.is_relation and not hasattr(field, "from_db_value")):
+            if field.is_relation:
+                target = field.target_field
+                if target.get_internal_type() not in _COPY_AS_IS:
+                    return lambda v: target.get_db_prep_save(v, self.connection)
+            return None
+        if internal == "JSONField":
+            encoder = getattr(field, "encoder", None)
+            return lambda v: json.dumps(v, cls=encoder)
+        return lambda v: field.get_db_prep_save(v, self.connection)
+
+
+def _default_maker(field: models.Field):
+    """What a new row takes for a field the file does not have (as ``Model()`` would)."""
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        if isinstance(field, models.DateTimeField):
+            return timezone.now
+        if isinstance(field, models.DateField):
+            return lambda: timezone.now().date()
+        return lambda: timezone.now().time()
+    if field.has_default() and callable(field.default):
+        return field.get_default
+    constant = field.get_default()
+    if isinstance(constant, dict | list):
+        return field.get_default
+    return lambda: constant

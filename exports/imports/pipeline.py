@@ -1,0 +1,418 @@
+"""The import pipeline: bytes source -> text -> records -> bound rows -> batches -> database.
+
+:func:`import_file` is the one entry point for the command and the admin. Every stage is an
+iterator; a batch of ``chunk_size`` rows is the most it holds. Transactions:
+
+- ``on_error="abort"`` (default): one transaction around everything; every row is validated
+  (and written, so later batches are checked against earlier ones), and if any row fails the
+  transaction is rolled back: nothing is written.
+- ``on_error="skip"``: one transaction per batch; bad rows are rejected, good rows committed,
+  and a checkpoint is saved after each batch so ``resume=True`` can continue after a crash.
+- ``dry_run=True``: as either, but the outer transaction is always rolled back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any, BinaryIO
+
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
+
+from .. import conf
+from . import checkpoint as checkpoints
+from .binder import Binder
+from .errors import (
+    BAD_CHUNK_SIZE,
+    BAD_DELIMITER,
+    BAD_MAX_ERRORS,
+    BAD_MODE,
+    BAD_NULL_TOKEN,
+    BAD_ON_ERROR,
+    DELIMITER_JSONL,
+    EMPTY_FILE,
+    NULL_JSONL,
+    RESUME_NEEDS_PATH,
+    RESUME_NEEDS_SKIP,
+    ImportFileError,
+    RowError,
+)
+from .integrity import (
+    Row,
+    SeenKeys,
+    check_batch_duplicates,
+    check_existing_for_create,
+    match_keys,
+    resolve_foreign_keys,
+)
+from .loaders import Loader
+from .plan import MODES, build_plan
+from .readers import Record, iter_csv_records, iter_jsonl_records
+from .rejects import RejectWriter
+from .sources import fingerprint, iter_text, open_source
+
+logger = logging.getLogger(__name__)
+
+FORMATS = {"csv": ",", "tsv": "\t", "jsonl": None}
+ON_ERROR = ("abort", "skip")
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_field: int
+    max_columns: int
+    max_line: int
+
+    @classmethod
+    def from_settings(cls) -> Limits:
+        return cls(
+            max_field=conf.get("IMPORT_MAX_FIELD_SIZE"),
+            max_columns=conf.get("IMPORT_MAX_COLUMNS"),
+            max_line=conf.get("IMPORT_MAX_LINE_LENGTH"),
+        )
+
+
+@dataclass
+class ImportResult:
+    """What an import did. ``complete`` is True only when every row was imported (validated)."""
+
+    model: str
+    mode: str
+    on_error: str
+    dry_run: bool
+    source: str = ""
+    rows_read: int = 0
+    created: int = 0
+    updated: int = 0
+    rejected: int = 0
+    resumed_after: int = 0  # records skipped because an earlier run committed them
+    committed: bool = False  # whether this run's writes are in the database
+    stopped: str = ""  # why the import stopped early (max errors, a file error), or ""
+    errors_path: str | None = None
+    checkpoint_path: str | None = None
+    seconds: float = 0.0
+    first_errors: list[RowError] = field(default_factory=list)
+    preview: list[dict[str, Any]] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return self.rejected == 0 and not self.stopped
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows_read / self.seconds if self.seconds > 0 else 0.0
+
+
+def import_file(
+    *,
+    model: type[models.Model],
+    source: str | os.PathLike[str] | BinaryIO,
+    format: str = "csv",  # noqa: A002  (the public name users know)
+    mode: str = "create",
+    key: Sequence[str] | None = None,
+    mapping: Mapping[str, str] | None = None,
+    chunk_size: int | None = None,
+    on_error: str = "abort",
+    errors_path: str | os.PathLike[str] | None = None,
+    max_errors: int | None = None,
+    dry_run: bool = False,
+    resume: bool = False,
+    encoding: str = "utf-8",
+    delimiter: str | None = None,
+    null: str | None = None,
+    using: str = DEFAULT_DB_ALIAS,
+    allowed_fields: Sequence[str] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+    keep_errors: int = 0,
+    keep_preview: int = 0,
+) -> ImportResult:
+    """Import ``source`` into ``model``; see the module docstring for the transaction rules.
+
+    Raises :class:`ImportFileError` for problems found before any row is written (options,
+    the file's first bytes, its header, a checkpoint for another file). Problems found later
+    (an undecodable byte on line 812,113) end the import with ``result.stopped`` set, and
+    the result says what was committed.
+    """
+    format = format.lower()
+    delimiter = _check_options(
+        format=format,
+        mode=mode,
+        on_error=on_error,
+        chunk_size=chunk_size,
+        max_errors=max_errors,
+        delimiter=delimiter,
+        null=null,
+    )
+    chunk_size = chunk_size or conf.get("CHUNK_SIZE")
+    limits = Limits.from_settings()
+    label = model._meta.label
+    result = ImportResult(model=label, mode=mode, on_error=on_error, dry_run=dry_run)
+    errors_path = os.fspath(errors_path) if errors_path is not None else None
+    saving = on_error == "skip" and not dry_run and errors_path is not None
+    resume_from = None
+    fp = None
+    if resume:
+        if on_error != "skip":
+            raise ImportFileError(RESUME_NEEDS_SKIP)
+        if not isinstance(source, str | os.PathLike) or errors_path is None:
+            raise ImportFileError(RESUME_NEEDS_PATH)
+    if saving and isinstance(source, str | os.PathLike) and os.path.isfile(source):
+        result.checkpoint_path = checkpoints.checkpoint_path(errors_path)
+        fp = fingerprint(source)
+        if resume:
+            resume_from = checkpoints.load(result.checkpoint_path)
+            if resume_from is not None:
+                checkpoints.check_matches(
+                    resume_from,
+                    path=result.checkpoint_path,
+                    size=fp[0],
+                    sha256=fp[1],
+                    model=label,
+                    mode=mode,
+                )
+    started = time.monotonic()
+    with open_source(source, encoding=encoding, format_name=format) as opened:
+        result.source = opened.name
+        texts = iter_text(opened.iter_bytes(), encoding=encoding)
+        if format == "jsonl":
+            records = iter_jsonl_records(texts, max_line=limits.max_line)
+        else:
+            records = iter_csv_records(
+                texts, delimiter=delimiter, null=null, max_line=limits.max_line
+            )
+        header = next(records, None)
+        if header is None:
+            raise ImportFileError(EMPTY_FILE)
+        if header.error:
+            raise ImportFileError(str(RowError(header.line, "", header.error)))
+        names = list(header.values) if format != "jsonl" else list(header.values)
+        plan = build_plan(
+            model,
+            names,
+            mode=mode,
+            key=key,
+            mapping=mapping,
+            allowed=allowed_fields,
+            max_columns=limits.max_columns,
+        )
+        result.columns = [t.name for t in plan.targets]
+        binder = Binder(plan, jsonl=format == "jsonl", max_field=limits.max_field, using=using)
+        if format == "jsonl":
+            binder.set_header_keys(names)
+            records = _chain_first(header, records)
+        rejects = RejectWriter(errors_path, append=resume_from is not None)
+        if resume_from is not None:
+            result.resumed_after = resume_from.records
+            records = _skip(records, resume_from.records)
+        run = _Run(
+            plan=plan,
+            binder=binder,
+            loader=Loader(plan, using=using),
+            rejects=rejects,
+            result=result,
+            using=using,
+            chunk_size=chunk_size,
+            max_errors=max_errors,
+            keep_errors=keep_errors,
+            keep_preview=keep_preview,
+            progress=(lambda: on_progress(opened.counter.bytes_read)) if on_progress else None,
+            checkpoint=(result.checkpoint_path, fp, resume_from) if fp else None,
+        )
+        try:
+            run.execute(records, atomic=on_error == "abort" or dry_run, dry_run=dry_run)
+        finally:
+            rejects.close()
+    result.seconds = time.monotonic() - started
+    if rejects.written:
+        result.errors_path = errors_path
+    if result.complete and result.checkpoint_path and result.committed:
+        checkpoints.remove(result.checkpoint_path)
+    logger.info(
+        "imported %s: %s rows read, %s created, %s updated, %s rejected in %.2f s",
+        label,
+        result.rows_read,
+        result.created,
+        result.updated,
+        result.rejected,
+        result.seconds,
+    )
+    return result
+
+
+def _check_options(
+    *,
+    format: str,  # noqa: A002
+    mode: str,
+    on_error: str,
+    chunk_size: int | None,
+    max_errors: int | None,
+    delimiter: str | None,
+    null: str | None,
+) -> str | None:
+    if format not in FORMATS:
+        from ..formats import UNKNOWN_FORMAT
+
+        raise ImportFileError(UNKNOWN_FORMAT.format(name=format, choices=", ".join(FORMATS)))
+    if mode not in MODES:
+        raise ImportFileError(BAD_MODE.format(mode=mode))
+    if on_error not in ON_ERROR:
+        raise ImportFileError(BAD_ON_ERROR.format(value=on_error))
+    if chunk_size is not None and (
+        isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1
+    ):
+        raise ImportFileError(BAD_CHUNK_SIZE.format(value=chunk_size))
+    if max_errors is not None and (
+        isinstance(max_errors, bool) or not isinstance(max_errors, int) or max_errors < 1
+    ):
+        raise ImportFileError(BAD_MAX_ERRORS.format(value=max_errors))
+    if format == "jsonl":
+        if delimiter is not None:
+            raise ImportFileError(DELIMITER_JSONL)
+        if null is not None:
+            raise ImportFileError(NULL_JSONL)
+        return None
+    delimiter = FORMATS[format] if delimiter is None else delimiter
+    if len(delimiter) != 1 or delimiter in '"\r\n':
+        raise ImportFileError(BAD_DELIMITER.format(delimiter=delimiter))
+    if null is not None and (delimiter in null or any(c in null for c in '"\r\n')):
+        raise ImportFileError(BAD_NULL_TOKEN)
+    return delimiter
+
+
+def _chain_first(first: Record, rest: Iterator[Record]) -> Iterator[Record]:
+    yield first
+    yield from rest
+
+
+def _skip(records: Iterator[Record], count: int) -> Iterator[Record]:
+    for _ in islice(records, count):
+        pass
+    return records
+
+
+class _Run:
+    """One execution: batches through binder, checks and loader, with the counts."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.__dict__.update(kwargs)
+        self.records_done = (
+            self.checkpoint[2].records if self.checkpoint and self.checkpoint[2] else 0
+        )
+        self.seen = SeenKeys(self.plan, using=self.using) if self.plan.mode != "create" else None
+        self.connection = connections[self.using]
+
+    def execute(self, records: Iterator[Record], *, atomic: bool, dry_run: bool) -> None:
+        result = self.result
+        outer = transaction.atomic(using=self.using) if atomic else contextlib.nullcontext()
+        try:
+            with outer:
+                if self.seen is not None:
+                    self.seen.create()
+                try:
+                    self._batches(records, commit_each=not atomic)
+                except ImportFileError as exc:
+                    result.stopped = str(exc)
+                if atomic:
+                    if dry_run or not result.complete:
+                        transaction.set_rollback(True, using=self.using)
+                    else:
+                        result.committed = True
+        finally:
+            if self.seen is not None:
+                self.seen.drop()
+
+    def _batches(self, records: Iterator[Record], *, commit_each: bool) -> None:
+        result = self.result
+        multi_column = self.plan.width > 1
+        while True:
+            batch = list(islice(records, self.chunk_size))
+            if not batch:
+                return
+            if multi_column:
+                batch = [r for r in batch if r.raw or r.error or r.values != [None]]
+            with transaction.atomic(using=self.using):
+                created, updated, last_line = self._batch(batch)
+            result.created += created
+            result.updated += updated
+            if commit_each and (created or updated):
+                result.committed = True
+            self.records_done += len(batch)
+            self.rejects.flush()
+            if commit_each and self.checkpoint and batch:
+                path, (size, sha), _ = self.checkpoint
+                checkpoints.save(
+                    path,
+                    checkpoints.Checkpoint(
+                        size=size,
+                        sha256=sha,
+                        model=result.model,
+                        mode=result.mode,
+                        records=self.records_done,
+                        line=last_line,
+                        created=result.created,
+                        updated=result.updated,
+                        rejected=result.rejected,
+                    ),
+                )
+            self._forget_queries()
+            if self.progress is not None:
+                self.progress()
+            if self.max_errors is not None and result.rejected >= self.max_errors:
+                result.stopped = f"stopped after {result.rejected:,} rejected rows (max errors)"
+                return
+
+    def _batch(self, batch: list[Record]) -> tuple[int, int, int]:
+        result = self.result
+        bind = self.binder.bind
+        rows: list[Row] = []
+        for record in batch:
+            result.rows_read += 1
+            if record.error:
+                self._reject(record.raw, [RowError(record.line, "", record.error)])
+                continue
+            values, errors = bind(record)
+            if errors:
+                self._reject(record.raw, errors)
+                continue
+            rows.append(Row(record.line, record.raw, values))
+        plan = self.plan
+        resolve_foreign_keys(plan, rows, using=self.using)
+        check_batch_duplicates(plan, rows)
+        if plan.mode == "create":
+            check_existing_for_create(plan, rows, using=self.using)
+        else:
+            match_keys(plan, rows, using=self.using)
+            self.seen.check_and_add(rows)
+        good = [r for r in rows if not r.errors]
+        for row in rows:
+            if row.errors:
+                self._reject(row.raw, row.errors)
+        created, updated = self.loader.write(good)
+        for row in good:
+            if row.errors:  # refused by the database
+                self._reject(row.raw, row.errors)
+        if self.keep_preview and len(result.preview) < self.keep_preview:
+            for row in good:
+                if not row.errors and len(result.preview) < self.keep_preview:
+                    result.preview.append(dict(zip(result.columns, row.values, strict=True)))
+        return created, updated, batch[-1].line if batch else 0
+
+    def _reject(self, raw: str, errors: list[RowError]) -> None:
+        self.result.rejected += 1
+        self.rejects.write(errors, raw)
+        room = self.keep_errors - len(self.result.first_errors)
+        if room > 0:
+            self.result.first_errors.extend(errors[:room])
+
+    def _forget_queries(self) -> None:
+        # With DEBUG=True Django keeps the SQL of the last 9,000 queries, and one bulk insert's
+        # SQL is megabytes. Not inside CaptureQueriesContext (force_debug_cursor): that counts.
+        connection = self.connection
+        if connection.queries_logged and not connection.force_debug_cursor:
+            connection.queries_log.clear()

@@ -1,0 +1,244 @@
+"""Readers: decoded text in, records (line number, values, original text) out.
+
+The CSV reader is written by hand because Python's :mod:`csv` cannot keep the exporter's
+distinction between NULL (an empty, unquoted field) and the empty string (``""``). It accepts
+``\\n``, ``\\r\\n`` and a lone ``\\r`` as line ends, keeps line breaks inside quoted fields as
+they are, and never holds more than one record (capped by ``max_line``) in memory: a longer
+record is skipped to its end and reported as a row error.
+
+A physical line without a quote (the common case) is split with ``str.split``; only lines
+with quotes go through the slower quoted-field parser.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from itertools import repeat
+from typing import Any, NamedTuple
+
+from .errors import (
+    BAD_JSON_LINE,
+    BAD_QUOTING,
+    NOT_AN_OBJECT,
+    ROW_TOO_LONG,
+    UNTERMINATED_QUOTE,
+    ImportFileError,
+)
+
+_LINE_BREAK = re.compile(r"(\r\n|\r|\n)")
+_QUOTED = re.compile(r'"([^"]*(?:""[^"]*)*)"')
+RAW_PREVIEW = 1000
+
+
+class Record(NamedTuple):
+    """One record: its first physical line, its values (None if unreadable), its text."""
+
+    line: int
+    values: Any
+    raw: str
+    error: str | None = None
+
+
+def iter_physical_lines(texts: Iterator[str], *, max_length: int) -> Iterator[tuple]:
+    """Yield ``(line, terminator, quotes)`` for each physical line.
+
+    ``line`` is None when the line is longer than ``max_length``: it is then not kept, and
+    ``quotes`` says how many ``"`` it held (so a CSV reader can still find the record's end).
+    A ``\\r`` at the end of a chunk is held back in case ``\\n`` starts the next one.
+    """
+    partial: list[str] = []
+    partial_len = 0
+    partial_quotes = 0
+    overflow = False
+    held_cr = False
+    for text in texts:
+        if held_cr:
+            text = "\r" + text
+        held_cr = text.endswith("\r")
+        if held_cr:
+            text = text[:-1]
+        if "\r" in text:
+            parts = _LINE_BREAK.split(text)
+            lines = parts[0::2]
+            terms: Any = parts[1::2]
+        else:
+            lines = text.split("\n")
+            terms = repeat("\n")
+        last = lines.pop()
+        if lines and (partial or overflow):
+            first = lines[0]
+            if overflow:
+                lines[0] = None
+                partial_quotes += first.count('"')
+            else:
+                lines[0] = "".join(partial) + first
+        for line, term in zip(lines, terms, strict=False):
+            if line is None:
+                yield None, term, partial_quotes
+            elif len(line) > max_length:
+                yield None, term, line.count('"')
+            else:
+                yield line, term, 0
+        if lines:
+            partial, partial_len, partial_quotes, overflow = [], 0, 0, False
+        if last:
+            partial_len += len(last)
+            if overflow:
+                partial_quotes += last.count('"')
+            elif partial_len > max_length:
+                overflow = True
+                partial_quotes = sum(p.count('"') for p in partial) + last.count('"')
+                partial = []
+            else:
+                partial.append(last)
+    if held_cr or partial or overflow:
+        term = "\r" if held_cr else ""
+        if overflow:
+            yield None, term, partial_quotes
+        else:
+            yield "".join(partial), term, 0
+
+
+def iter_csv_records(
+    texts: Iterator[str], *, delimiter: str, null: str | None, max_line: int
+) -> Iterator[Record]:
+    """Yield CSV records; values are lists of ``str`` or None (NULL).
+
+    A quote opens a quoted field only at the start of a field; a quote anywhere else in an
+    unquoted field, or text after a closing quote, makes the record a row error.
+    """
+    empty_is_null = null is None
+    line_no = 0
+    # A record whose quoted field runs over several lines, in progress:
+    pieces: list[str] = []
+    pieces_len = 0
+    values: list | None = None
+    open_at = 0  # offset of the open field's quote in "".join(pieces)
+    quotes = 0  # quotes seen after it (even while the field is open)
+    start = 0
+    # A record longer than max_line being skipped: only the quote parity is kept.
+    skipping = False
+    for line, term, line_quotes in iter_physical_lines(texts, max_length=max_line):
+        line_no += 1
+        if skipping:
+            quotes += line_quotes if line is None else line.count('"')
+            if quotes % 2 == 0:
+                skipping = False
+                yield Record(start, None, "", ROW_TOO_LONG.format(limit=max_line))
+            continue
+        if line is None:
+            if pieces:
+                quotes += 1 + line_quotes  # the open quote, then this line's
+                pieces, pieces_len = [], 0
+            else:
+                start, quotes = line_no, line_quotes
+            if quotes % 2:
+                skipping = True
+            else:
+                yield Record(start, None, "", ROW_TOO_LONG.format(limit=max_line))
+            continue
+        if not pieces:
+            if '"' not in line:
+                row = line.split(delimiter)
+                if empty_is_null:
+                    if "" in row:
+                        row = [v or None for v in row]
+                elif null in row:
+                    row = [None if v == null else v for v in row]
+                yield Record(line_no, row, line)
+                continue
+            start = line_no
+            text, values, open_at = line, [], 0
+        else:
+            pieces.append(line)
+            pieces_len += len(line)
+            quotes += line.count('"')
+            if quotes % 2 == 0:
+                pieces.append(term)
+                pieces_len += len(term)
+                if pieces_len > max_line:
+                    quotes, skipping, pieces, pieces_len = 1 + quotes, True, [], 0
+                continue
+            text = "".join(pieces)
+        values, open_at = parse_quoted_record(text, delimiter, null, values, open_at)
+        if open_at < 0:
+            pieces, pieces_len = [], 0
+            if values is None:
+                yield Record(start, None, text, BAD_QUOTING)
+            else:
+                yield Record(start, values, text)
+            continue
+        pieces = [text, term]
+        pieces_len = len(text) + len(term)
+        quotes = text.count('"', open_at + 1)
+        if pieces_len > max_line:
+            quotes, skipping, pieces, pieces_len = 1 + quotes, True, [], 0
+    if pieces or skipping:
+        raise ImportFileError(UNTERMINATED_QUOTE.format(line=start))
+
+
+def parse_quoted_record(
+    text: str, delimiter: str, null: str | None, values: list, pos: int
+) -> tuple[list | None, int]:
+    """Split ``text`` from ``pos`` (the start of a field), appending to ``values``.
+
+    Returns ``(values, -1)`` for a complete record, ``(None, -1)`` when its quoting is
+    malformed, and ``(values, offset)`` when the quoted field starting at ``offset`` is still
+    open (the record goes on past a line break).
+    """
+    end = len(text)
+    null_text = "" if null is None else null
+    match = _QUOTED.match
+    find = text.find
+    while True:
+        if text.startswith('"', pos):
+            found = match(text, pos)
+            if found is None:
+                return values, pos
+            values.append(found.group(1).replace('""', '"'))
+            pos = found.end()
+            if pos == end:
+                return values, -1
+            if text[pos] != delimiter:
+                return None, -1
+        else:
+            stop = find(delimiter, pos)
+            if stop < 0:
+                stop = end
+            value = text[pos:stop]
+            if '"' in value:
+                return None, -1
+            values.append(None if value == null_text else value)
+            pos = stop
+            if pos == end:
+                return values, -1
+        pos += 1
+
+
+def iter_jsonl_records(texts: Iterator[str], *, max_line: int) -> Iterator[Record]:
+    """Yield JSON Lines records; values are dicts (blank lines are skipped)."""
+    loads = json.JSONDecoder().decode
+    line_no = 0
+    for line, _term, _quotes in iter_physical_lines(texts, max_length=max_line):
+        line_no += 1
+        if line is None:
+            yield Record(line_no, None, "", ROW_TOO_LONG.format(limit=max_line))
+            continue
+        if not line.strip():
+            continue
+        try:
+            value = loads(line)
+        except ValueError as exc:
+            yield Record(line_no, None, line, BAD_JSON_LINE.format(error=exc))
+            continue
+        if not isinstance(value, dict):
+            yield Record(line_no, None, line, NOT_AN_OBJECT)
+            continue
+        yield Record(line_no, value, line)
+
+
+def preview(raw: str) -> str:
+    """The original text of a record as the reject file keeps it (long ones are cut)."""
+    return raw if len(raw) <= RAW_PREVIEW else raw[:RAW_PREVIEW] + "…"

@@ -1,0 +1,63 @@
+"""The reject file: one CSV line per problem (line, column, message, original row), streamed.
+
+It is opened on the first rejected row (a clean import leaves no file behind), written as rows
+fail and flushed after every batch, so nothing is held in memory and a crash loses nothing
+already reported.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Iterable
+from typing import TextIO
+
+from .errors import RowError
+from .readers import preview
+
+HEADER = ("line", "column", "message", "row")
+
+
+class RejectWriter:
+    def __init__(self, path: str | os.PathLike[str] | None, *, append: bool = False) -> None:
+        self.path = os.fspath(path) if path is not None else None
+        self.append = append
+        self.rows = 0
+        self.problems = 0
+        self._handle: TextIO | None = None
+        self._writer = None
+
+    def write(self, errors: Iterable[RowError], raw: str) -> None:
+        """Record one rejected row and its problems."""
+        self.rows += 1
+        if self.path is None:
+            self.problems += sum(1 for _ in errors)
+            return
+        if self._writer is None:
+            self._open()
+        text = preview(raw)
+        for error in errors:
+            self.problems += 1
+            self._writer.writerow((error.line, error.column, error.message, text))
+
+    def _open(self) -> None:
+        exists = self.append and os.path.exists(self.path) and os.path.getsize(self.path) > 0
+        self._handle = open(  # noqa: SIM115  (closed by close())
+            self.path, "a" if self.append else "w", encoding="utf-8", newline=""
+        )
+        self._writer = csv.writer(self._handle, lineterminator="\n")
+        if not exists:
+            self._writer.writerow(HEADER)
+
+    def flush(self) -> None:
+        if self._handle is not None:
+            self._handle.flush()
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+    @property
+    def written(self) -> bool:
+        return self.path is not None and (self._writer is not None or self.append)

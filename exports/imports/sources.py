@@ -1,0 +1,240 @@
+"""Where bytes come from, and how they become text.
+
+:func:`open_source` opens a path, ``-``-style binary stream or uploaded file, counts the bytes
+read (for progress), undoes gzip on the fly, and refuses files that are clearly not text before
+any row is read. :func:`iter_text` decodes incrementally: an undecodable byte is an
+:class:`~exports.imports.errors.ImportFileError` naming its line and byte offset.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import gzip
+import hashlib
+import os
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from .errors import (
+    BAD_ENCODING,
+    BINARY_FILE,
+    DECODE_ERROR,
+    EMPTY_FILE,
+    GZIP_ERROR,
+    INPUT_NOT_FOUND,
+    UTF16_WITHOUT_OPTION,
+    ImportFileError,
+)
+
+READ_SIZE = 256 * 1024
+SNIFF_SIZE = 8192
+UTF8_BOM = codecs.BOM_UTF8
+
+# Signatures of files people rename to .csv by mistake, with what to call them.
+MAGIC = (
+    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx or OpenDocument file?)"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Excel .xls (OLE2) file"),
+    (b"%PDF-", "a PDF document"),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+    (b"\x7fELF", "an executable program"),
+    (b"BZh", "a bzip2 archive"),
+    (b"\xfd7zXZ\x00", "an xz archive"),
+    (b"PAR1", "a Parquet file"),
+)
+UTF16_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+_CONTROL = bytes(b for b in range(32) if b not in b"\t\n\r\x0b\x0c\x1b")
+
+
+class CountingReader:
+    """A binary reader that counts the bytes read through it (the raw, compressed bytes)."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.bytes_read = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size)
+        self.bytes_read += len(data)
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+
+@dataclass
+class OpenedSource:
+    """An opened input: its name for messages, its size if known, and its first bytes."""
+
+    name: str
+    size: int | None
+    counter: CountingReader
+    stream: BinaryIO | CountingReader
+    head: bytes
+
+    def iter_bytes(self, read_size: int = READ_SIZE) -> Iterator[bytes]:
+        """The content (decompressed), from the start: the sniffed head, then the rest."""
+        if self.head:
+            yield self.head
+        read = self.stream.read
+        try:
+            while chunk := read(read_size):
+                yield chunk
+        except (OSError, EOFError, zlib.error) as exc:
+            raise ImportFileError(GZIP_ERROR.format(error=exc)) from None
+
+
+def canonical_encoding(name: str) -> str:
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        raise ImportFileError(BAD_ENCODING.format(encoding=name)) from None
+
+
+@contextlib.contextmanager
+def open_source(
+    source: str | os.PathLike[str] | BinaryIO, *, encoding: str, format_name: str
+) -> Iterator[OpenedSource]:
+    """Open ``source`` (a path or a binary file object) and check its first bytes."""
+    with contextlib.ExitStack() as stack:
+        if isinstance(source, str | os.PathLike):
+            path = Path(source)
+            try:
+                raw = stack.enter_context(path.open("rb"))
+                size: int | None = os.fstat(raw.fileno()).st_size
+            except OSError as exc:
+                raise ImportFileError(
+                    INPUT_NOT_FOUND.format(path=path, error=exc.strerror or exc)
+                ) from None
+            name = str(path)
+        else:
+            raw = source
+            name = getattr(source, "name", None) or "<stream>"
+            size = _stream_size(source)
+        counter = CountingReader(raw)
+        stream: BinaryIO | CountingReader = counter
+        head = counter.read(SNIFF_SIZE)
+        if head[:2] == b"\x1f\x8b":
+            stream = stack.enter_context(gzip.GzipFile(fileobj=_Chain(head, counter), mode="rb"))
+            try:
+                head = stream.read(SNIFF_SIZE)
+            except (OSError, EOFError, zlib.error) as exc:
+                raise ImportFileError(GZIP_ERROR.format(error=exc)) from None
+        check_head(head, encoding=canonical_encoding(encoding), format_name=format_name)
+        yield OpenedSource(name=name, size=size, counter=counter, stream=stream, head=head)
+
+
+class _Chain:
+    """Give back already-read bytes before the rest of a stream (for gzip after sniffing)."""
+
+    def __init__(self, first: bytes, rest: CountingReader) -> None:
+        self.first = first
+        self.rest = rest
+
+    def read(self, size: int = -1) -> bytes:
+        if self.first:
+            if size < 0 or size >= len(self.first):
+                data, self.first = self.first, b""
+                return data
+            data, self.first = self.first[:size], self.first[size:]
+            return data
+        return self.rest.read(size)
+
+
+def _stream_size(stream: BinaryIO) -> int | None:
+    try:
+        return os.fstat(stream.fileno()).st_size or None
+    except (AttributeError, OSError, ValueError):
+        return getattr(stream, "size", None)
+
+
+def check_head(head: bytes, *, encoding: str, format_name: str) -> None:
+    """Refuse an empty file, a binary file, or UTF-16/32 read as something else."""
+    if not head:
+        raise ImportFileError(EMPTY_FILE)
+    is_wide = encoding.startswith(("utf-16", "utf-32"))
+    if not is_wide:
+        for bom, label in UTF16_BOMS:
+            if head.startswith(bom):
+                raise ImportFileError(UTF16_WITHOUT_OPTION.format(bom=label, encoding=encoding))
+    for magic, what in MAGIC:
+        if head.startswith(magic):
+            raise ImportFileError(BINARY_FILE.format(what=what, format=format_name))
+    if not is_wide:
+        controls = len(head) - len(head.translate(None, _CONTROL))
+        if controls >= 8 and controls * 20 >= len(head):
+            what = (
+                "UTF-16 text without a byte order mark or binary data"
+                if head.count(0) * 4 >= len(head)
+                else "binary data"
+            )
+            raise ImportFileError(BINARY_FILE.format(what=what, format=format_name))
+
+
+def iter_text(chunks: Iterator[bytes], *, encoding: str) -> Iterator[str]:
+    """Decode byte chunks incrementally; a UTF-8 BOM at the start is dropped silently."""
+    encoding = canonical_encoding(encoding)
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    offset = 0
+    lines = 1
+    first = True
+    for chunk in chunks:
+        if first and encoding == "utf-8" and chunk.startswith(UTF8_BOM):
+            chunk = chunk[len(UTF8_BOM) :]
+            offset = len(UTF8_BOM)
+        first = False
+        pending = decoder.getstate()[0]
+        try:
+            text = decoder.decode(chunk)
+        except UnicodeDecodeError as exc:
+            data = pending + chunk
+            good = data[: exc.start].decode(encoding, errors="replace")
+            raise ImportFileError(
+                DECODE_ERROR.format(
+                    line=lines + _count_lines(good),
+                    offset=offset - len(pending) + exc.start,
+                    byte=data[exc.start],
+                    encoding=encoding,
+                )
+            ) from None
+        offset += len(chunk)
+        lines += _count_lines(text)
+        if text:
+            yield text
+    pending = decoder.getstate()[0]
+    try:
+        tail = decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise ImportFileError(
+            DECODE_ERROR.format(
+                line=lines, offset=offset - len(pending), byte=pending[0], encoding=encoding
+            )
+        ) from None
+    if tail:
+        yield tail
+
+
+def _count_lines(text: str) -> int:
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
+def fingerprint(path: str | os.PathLike[str]) -> tuple[int, str]:
+    """The size and SHA-256 of a file, to tie a checkpoint to its input."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
