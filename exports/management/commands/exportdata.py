@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import io
+import os
 import sys
 import time
 from typing import Any
@@ -21,17 +23,25 @@ from exports.stream import prepare_export
 FAILED = "Export failed after {rows} rows: {error}"
 FAILED_NO_FILE = "Export failed after {rows} rows: {error} ({path} was not written)"
 INTERRUPTED = "Export interrupted after {rows} rows ({path} was not written)."
+INTERRUPTED_STDOUT = "Export interrupted after {rows} rows."
 BROKEN_PIPE = "Export stopped after {rows} rows: the output was closed (broken pipe)."
 BAD_OUTPUT_DIR = 'Cannot write "{path}": the directory "{directory}" does not exist.'
+OUTPUT_IS_DIR = 'Cannot write "{path}": it is a directory; give a file name.'
+NOT_WHOLE = '"{text}" is not a whole number.'
+NOT_POSITIVE = "{value} is not a positive number."
+NEGATIVE = "{value} is negative."
 
 
+# argparse reports an ArgumentTypeError as a usage error naming the option (exit status 2 on
+# the command line, CommandError under call_command); a CommandError raised here would escape
+# parse_args() as a traceback.
 def positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise CommandError(f'"{text}" is not a whole number.') from None
+        raise argparse.ArgumentTypeError(NOT_WHOLE.format(text=text)) from None
     if value < 1:
-        raise CommandError(f"{value} is not a positive number.")
+        raise argparse.ArgumentTypeError(NOT_POSITIVE.format(value=value))
     return value
 
 
@@ -39,9 +49,9 @@ def non_negative_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise CommandError(f'"{text}" is not a whole number.') from None
+        raise argparse.ArgumentTypeError(NOT_WHOLE.format(text=text)) from None
     if value < 0:
-        raise CommandError(f"{value} is negative.")
+        raise argparse.ArgumentTypeError(NEGATIVE.format(value=value))
     return value
 
 
@@ -168,6 +178,8 @@ class Command(BaseCommand):
         except BrokenPipeError:
             raise CommandError(BROKEN_PIPE.format(rows=export.rows)) from None
         except KeyboardInterrupt:
+            if to_stdout:
+                raise CommandError(INTERRUPTED_STDOUT.format(rows=export.rows)) from None
             raise CommandError(INTERRUPTED.format(rows=export.rows, path=output)) from None
         except (DatabaseError, OSError, UnicodeError, ExportError) as exc:
             if to_stdout:
@@ -182,13 +194,13 @@ class Command(BaseCommand):
             self._summary(export, output, time.monotonic() - started, to_stdout)
 
     def _queryset(self, label: str, database: str, filters: list[str]):
-        model = get_model(label) if "." in label else get_model(label)
+        model = get_model(label)
         pairs = [split_filter(item) for item in filters]
         return model._default_manager.using(database).filter(build_q(model, pairs))
 
     def _check_output_dir(self, output: str) -> None:
-        import os
-
+        if os.path.isdir(output):
+            raise CommandError(OUTPUT_IS_DIR.format(path=output))
         directory = os.path.dirname(os.path.abspath(output))
         if not os.path.isdir(directory):
             raise CommandError(BAD_OUTPUT_DIR.format(path=output, directory=directory))
