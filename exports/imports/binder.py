@@ -248,8 +248,9 @@ def value_checks(field: models.Field, *, vendor: str) -> list[Converter]:
 
         checks.append(not_json_null)
     if target.choices and not field.is_relation:
-        choices = {value for value, _label in target.flatchoices}
-        shown = ", ".join(str(c) for c in choices)[:200]
+        ordered = [value for value, _label in target.flatchoices]
+        choices = set(ordered)
+        shown = ", ".join(str(c) for c in ordered)[:200]
 
         def is_choice(value: Any) -> Any:
             if value not in choices:

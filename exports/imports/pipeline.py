@@ -371,7 +371,10 @@ class _Run:
         result = self.result
         bind = self.binder.bind
         rows: list[Row] = []
+        limit = self.max_errors
         for record in batch:
+            if limit is not None and result.rejected >= limit:
+                break
             result.rows_read += 1
             if record.error:
                 self._reject(record.raw, [RowError(record.line, "", record.error)])

@@ -200,14 +200,18 @@ def iter_text(chunks: Iterator[bytes], *, encoding: str) -> Iterator[str]:
         except UnicodeDecodeError as exc:
             data = pending + chunk
             good = data[: exc.start].decode(encoding, errors="replace")
-            raise ImportFileError(
+            error = ImportFileError(
                 DECODE_ERROR.format(
                     line=lines + _count_lines(good),
                     offset=offset - len(pending) + exc.start,
                     byte=data[exc.start],
                     encoding=encoding,
                 )
-            ) from None
+            )
+            if good:
+                # The records before the bad byte are read (and reported) first.
+                yield good
+            raise error from None
         offset += len(chunk)
         lines += _count_lines(text)
         if text:
