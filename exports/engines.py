@@ -191,6 +191,7 @@ def iter_keyset_batches(
 
     So the number of queries is ``ceil(rows / chunk_size) + 1``, which tests assert.
     """
+    connection = connections[queryset.db]
     pk = queryset.model._meta.pk.attname
     qs = queryset.values_list(*exprs, F(pk)).order_by(f"-{pk}" if descending else pk)
     after = f"{pk}__lt" if descending else f"{pk}__gt"
@@ -199,13 +200,30 @@ def iter_keyset_batches(
     while remaining is None or remaining > 0:
         size = chunk_size if remaining is None else min(chunk_size, remaining)
         page = qs if last is None else qs.filter(**{after: last})
+        logged = connection.queries_log[-1] if connection.queries_log else None
         rows = list(page[:size])
+        _forget_page_query(connection, logged)
         if not rows:
             return
         last = rows[-1][-1]
         if remaining is not None:
             remaining -= len(rows)
         yield [row[:-1] for row in rows]
+
+
+def _forget_page_query(connection: Any, previous: dict | None) -> None:
+    """Drop the page query just logged when only ``DEBUG = True`` logged it.
+
+    With DEBUG on, Django keeps the SQL of up to 9,000 queries: one entry (a few KB with a
+    join) per page would make memory grow with the table. Whoever captures queries on purpose
+    (``assertNumQueries``, ``CaptureQueriesContext``) sets ``force_debug_cursor`` and keeps
+    every entry; entries logged by others are never touched.
+    """
+    if connection.force_debug_cursor or not connection.queries_logged:
+        return
+    log = connection.queries_log
+    if log and log[-1] is not previous:
+        log.pop()
 
 
 def iter_copy_chunks(
