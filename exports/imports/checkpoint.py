@@ -29,6 +29,7 @@ class Checkpoint:
     created: int
     updated: int
     rejected: int
+    rejects_bytes: int = 0  # the reject file's size at this point (later lines are redone)
     version: int = VERSION
 
 

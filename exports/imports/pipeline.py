@@ -188,10 +188,13 @@ def import_file(
             )
         header = next(records, None)
         if header is None:
+            if format == "jsonl":
+                result.seconds = time.monotonic() - started
+                return result
             raise ImportFileError(EMPTY_FILE)
         if header.error:
             raise ImportFileError(str(RowError(header.line, "", header.error)))
-        names = list(header.values) if format != "jsonl" else list(header.values)
+        names = list(header.values)
         plan = build_plan(
             model,
             names,
@@ -208,6 +211,7 @@ def import_file(
             records = _chain_first(header, records)
         rejects = RejectWriter(errors_path, append=resume_from is not None)
         if resume_from is not None:
+            rejects.truncate(resume_from.rejects_bytes)
             result.resumed_after = resume_from.records
             records = _skip(records, resume_from.records)
         run = _Run(
@@ -231,7 +235,8 @@ def import_file(
     result.seconds = time.monotonic() - started
     if rejects.written:
         result.errors_path = errors_path
-    if result.complete and result.checkpoint_path and result.committed:
+    if result.checkpoint_path and not result.stopped:
+        # The whole file was read: there is nothing left to resume.
         checkpoints.remove(result.checkpoint_path)
     logger.info(
         "imported %s: %s rows read, %s created, %s updated, %s rejected in %.2f s",
@@ -358,6 +363,7 @@ class _Run:
                         created=result.created,
                         updated=result.updated,
                         rejected=result.rejected,
+                        rejects_bytes=self.rejects.size(),
                     ),
                 )
             self._forget_queries()

@@ -49,6 +49,20 @@ class RejectWriter:
         if not exists:
             self._writer.writerow(HEADER)
 
+    def size(self) -> int:
+        """Bytes in the reject file so far (for checkpoints)."""
+        if self._handle is not None:
+            self._handle.flush()
+            return self._handle.tell()
+        if self.append and self.path and os.path.exists(self.path):
+            return os.path.getsize(self.path)
+        return 0
+
+    def truncate(self, size: int) -> None:
+        """Drop lines written after a checkpoint (their batch was never committed)."""
+        if self.path and os.path.exists(self.path):
+            os.truncate(self.path, size)
+
     def flush(self) -> None:
         if self._handle is not None:
             self._handle.flush()

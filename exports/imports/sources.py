@@ -162,6 +162,8 @@ def _stream_size(stream: BinaryIO) -> int | None:
 def check_head(head: bytes, *, encoding: str, format_name: str) -> None:
     """Refuse an empty file, a binary file, or UTF-16/32 read as something else."""
     if not head:
+        if format_name == "jsonl":
+            return  # JSON Lines has no header: an empty file holds no rows
         raise ImportFileError(EMPTY_FILE)
     is_wide = encoding.startswith(("utf-16", "utf-32"))
     if not is_wide:
