@@ -342,12 +342,12 @@ class _Run:
             if multi_column:
                 batch = [r for r in batch if r.raw or r.error or r.values != [None]]
             with transaction.atomic(using=self.using):
-                created, updated, last_line = self._batch(batch)
+                created, updated, last_line, done = self._batch(batch)
             result.created += created
             result.updated += updated
             if commit_each and (created or updated):
                 result.committed = True
-            self.records_done += len(batch)
+            self.records_done += done
             self.rejects.flush()
             if commit_each and self.checkpoint and batch:
                 path, (size, sha), _ = self.checkpoint
@@ -373,14 +373,17 @@ class _Run:
                 result.stopped = f"stopped after {result.rejected:,} rejected rows (max errors)"
                 return
 
-    def _batch(self, batch: list[Record]) -> tuple[int, int, int]:
+    def _batch(self, batch: list[Record]) -> tuple[int, int, int, int]:
+        """Bind, check and write one batch: (created, updated, last line, records done)."""
         result = self.result
         bind = self.binder.bind
         rows: list[Row] = []
         limit = self.max_errors
+        done = 0
         for record in batch:
             if limit is not None and result.rejected >= limit:
                 break
+            done += 1
             result.rows_read += 1
             if record.error:
                 self._reject(record.raw, [RowError(record.line, "", record.error)])
@@ -410,7 +413,7 @@ class _Run:
             for row in good:
                 if not row.errors and len(result.preview) < self.keep_preview:
                     result.preview.append(dict(zip(result.columns, row.values, strict=True)))
-        return created, updated, batch[-1].line if batch else 0
+        return created, updated, batch[done - 1].line if done else 0, done
 
     def _reject(self, raw: str, errors: list[RowError]) -> None:
         self.result.rejected += 1

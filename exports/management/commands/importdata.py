@@ -24,9 +24,10 @@ ABORTED = (
     "Nothing was written: {rejected:,} of {read:,} rows were rejected (see {errors}); "
     "fix them, or use --on-error skip to import the valid rows."
 )
-ABORTED_STOPPED = "Nothing was written: {reason} ({rejected:,} rows rejected; see {errors})."
+ABORTED_STOPPED = "Nothing was written: {reason}{rejects}"
 DRY_RUN_FAILED = "Dry run: {rejected:,} of {read:,} rows would be rejected (see {errors})."
-DRY_RUN_STOPPED = "Dry run stopped: {reason} ({rejected:,} rows rejected; see {errors})."
+DRY_RUN_STOPPED = "Dry run stopped: {reason}{rejects}"
+REJECTS_SO_FAR = " ({rejected:,} rows rejected so far; see {errors})."
 PARTIAL = (
     "Imported {written:,} rows ({created:,} created, {updated:,} updated) but not all: "
     "{rejected:,} rows rejected (see {errors}){stopped}. Re-run with --resume to continue."
@@ -271,13 +272,15 @@ def failure_message(result: ImportResult) -> str | None:
         return None
     where = result.errors_path or "the messages above"
     counts = {"rejected": result.rejected, "read": result.rows_read, "errors": where}
+    rejects = REJECTS_SO_FAR.format(**counts) if result.rejected else ""
+    reason = result.stopped.rstrip(".") + ("" if rejects else ".")
     if result.dry_run:
         if result.stopped:
-            return DRY_RUN_STOPPED.format(reason=result.stopped, **counts)
+            return DRY_RUN_STOPPED.format(reason=reason, rejects=rejects)
         return DRY_RUN_FAILED.format(**counts)
     if result.on_error == "abort":
         if result.stopped:
-            return ABORTED_STOPPED.format(reason=result.stopped, **counts)
+            return ABORTED_STOPPED.format(reason=reason, rejects=rejects)
         return ABORTED.format(**counts)
     return PARTIAL.format(
         written=result.created + result.updated,
