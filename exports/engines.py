@@ -6,14 +6,16 @@
   result first). On SQLite it is an open cursor read with ``fetchmany``.
 - ``keyset``: ``pk > last ORDER BY pk LIMIT n`` (never OFFSET), one short query per batch and no
   long-lived cursor: for SQLite (writers are not blocked between batches) and for PostgreSQL
-  behind pgbouncer in transaction mode (``DISABLE_SERVER_SIDE_CURSORS``). Orders by the
-  primary key only.
+  behind pgbouncer in transaction mode (``DISABLE_SERVER_SIDE_CURSORS``). Other orderings page
+  on the whole ordering key, ``(a, pk) > (last_a, last_pk)``, when every ordering field is a
+  non-nullable column (NULLs have no place in such a comparison).
 - ``copy``: PostgreSQL's ``COPY (<the compiled queryset>) TO STDOUT (FORMAT csv)``, with every
   column wrapped in the SQL that prints its canonical text form, so the server writes the CSV.
   CSV and TSV only, and only for column kinds whose canonical form SQL can print.
 - ``auto``: ``copy`` where it applies, else ``cursor`` on PostgreSQL (``keyset`` when server-side
-  cursors are disabled), ``keyset`` on other databases when ordering by the primary key, else
-  ``cursor``.
+  cursors are disabled: without them Django's iterator would fetch the whole result into
+  client memory, so an ordering keyset cannot page is refused there), ``keyset`` on other
+  databases when ordering by the primary key, else ``cursor``.
 """
 
 from __future__ import annotations
@@ -25,10 +27,10 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, models, transaction
-from django.db.models import F, Func, TextField
+from django.db.models import F, Func, Q, TextField
 from django.db.models.functions import Cast
 
-from .columns import Column
+from .columns import Column, resolve_path
 from .errors import ExportError
 from .formats import Writer
 from .textforms import Kind, kind_of, uses_tz
@@ -47,7 +49,13 @@ COPY_DELIMITER = (
     "use --engine cursor or keyset."
 )
 KEYSET_ORDER = (
-    "The keyset engine pages by primary key, so it cannot order by {ordering}; use --engine cursor."
+    "The keyset engine pages on the ordering, which must be non-nullable fields, so it cannot "
+    "order by {ordering}; use --engine cursor."
+)
+NO_STREAMING_ENGINE = (
+    "Server-side cursors are disabled for database {using!r} and the keyset engine cannot "
+    "order by {ordering} (nullable fields or expressions), so no engine can stream this "
+    "export; order by non-nullable fields or the primary key."
 )
 
 # Text-like internal types whose PostgreSQL text output equals Python's str() of the value.
@@ -119,6 +127,47 @@ def is_pk_ordering(model: type[models.Model], ordering: Sequence[str]) -> bool:
     return name in ("pk", model._meta.pk.name, model._meta.pk.attname)
 
 
+def keyset_keys(
+    model: type[models.Model], ordering: Sequence[Any]
+) -> list[tuple[str, bool]] | None:
+    """``(path, descending)`` pairs to page on, or None when keyset paging cannot follow it.
+
+    Every item must be a field path (no expressions, no ``?``) through non-nullable fields,
+    and the primary key must come last (``normalise_ordering`` appends it).
+    """
+    pk = model._meta.pk
+    keys: list[tuple[str, bool]] = []
+    for item in ordering:
+        if not isinstance(item, str) or item == "?":
+            return None
+        path = item.removeprefix("-")
+        if path in ("pk", pk.name):
+            path = pk.attname
+        if not _non_nullable_path(model, path):
+            return None
+        keys.append((path, item.startswith("-")))
+    if not keys or keys[-1][0] != pk.attname:
+        return None
+    return keys
+
+
+def _non_nullable_path(model: type[models.Model], path: str) -> bool:
+    current = model
+    parts = path.split("__")
+    for index, part in enumerate(parts):
+        try:
+            field = resolve_path(current, part)
+        except ExportError:
+            return False
+        if field.null:
+            return False
+        if index < len(parts) - 1:
+            if not field.is_relation:
+                return False
+            current = field.related_model
+    return True
+
+
 def choose_engine(
     requested: str,
     *,
@@ -134,13 +183,14 @@ def choose_engine(
     connection = connections[using]
     vendor = connection.vendor
     pk_order = is_pk_ordering(model, ordering)
+    keyset_ok = keyset_keys(model, ordering) is not None
     if requested == "copy":
         reason = copy_unsupported_reason(columns, writer, vendor)
         if reason:
             raise ExportError(reason)
         return "copy"
     if requested == "keyset":
-        if not pk_order:
+        if not keyset_ok:
             raise ExportError(KEYSET_ORDER.format(ordering=", ".join(map(str, ordering))))
         return "keyset"
     if requested == "cursor":
@@ -149,8 +199,13 @@ def choose_engine(
     if vendor == "postgresql":
         if copy_unsupported_reason(columns, writer, vendor) is None:
             return "copy"
-        server_side = not connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS")
-        return "keyset" if pk_order and not server_side else "cursor"
+        if not connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS"):
+            return "cursor"
+        if not keyset_ok:
+            raise ExportError(
+                NO_STREAMING_ENGINE.format(using=using, ordering=", ".join(map(str, ordering)))
+            )
+        return "keyset"
     return "keyset" if pk_order else "cursor"
 
 
@@ -185,30 +240,43 @@ def iter_keyset_batches(
     *,
     chunk_size: int,
     limit: int | None,
-    descending: bool,
+    keys: Sequence[tuple[str, bool]],
 ) -> Iterator[list[tuple]]:
-    """Page by primary key: one query per batch, stopping at the first empty batch.
-
-    So the number of queries is ``ceil(rows / chunk_size) + 1``, which tests assert.
+    """Page on the ordering key (``keyset_keys``): one query per batch, stopping at the first
+    empty batch, so the number of queries is ``ceil(rows / chunk_size) + 1``.
     """
     connection = connections[queryset.db]
-    pk = queryset.model._meta.pk.attname
-    qs = queryset.values_list(*exprs, F(pk)).order_by(f"-{pk}" if descending else pk)
-    after = f"{pk}__lt" if descending else f"{pk}__gt"
+    width = len(keys)
+    qs = queryset.values_list(*exprs, *(F(path) for path, _ in keys)).order_by(
+        *(f"-{path}" if desc else path for path, desc in keys)
+    )
     remaining = limit
-    last = None
+    last: tuple | None = None
     while remaining is None or remaining > 0:
         size = chunk_size if remaining is None else min(chunk_size, remaining)
-        page = qs if last is None else qs.filter(**{after: last})
+        page = qs if last is None else qs.filter(_after(keys, last))
         logged = connection.queries_log[-1] if connection.queries_log else None
         rows = list(page[:size])
         _forget_page_query(connection, logged)
         if not rows:
             return
-        last = rows[-1][-1]
+        last = rows[-1][-width:]
         if remaining is not None:
             remaining -= len(rows)
-        yield [row[:-1] for row in rows]
+        yield [row[:-width] for row in rows]
+
+
+def _after(keys: Sequence[tuple[str, bool]], last: tuple) -> Q:
+    """Rows strictly after ``last`` in the ordering: a row-value comparison spelled with Q."""
+    if len(keys) == 1:
+        path, desc = keys[0]
+        return Q(**{f"{path}__{'lt' if desc else 'gt'}": last[0]})
+    condition = Q()
+    equal: dict[str, Any] = {}
+    for (path, desc), value in zip(keys, last, strict=True):
+        condition |= Q(**equal, **{f"{path}__{'lt' if desc else 'gt'}": value})
+        equal[f"{path}__exact"] = value
+    return condition
 
 
 def _forget_page_query(connection: Any, previous: dict | None) -> None:

@@ -112,13 +112,12 @@ class Export:
             return
         exprs = engines.python_expressions(self.columns, connections[self.queryset.db].vendor)
         if self.engine == "keyset":
-            ordering = self.queryset.query.order_by
             batches = engines.iter_keyset_batches(
                 self.queryset,
                 exprs,
                 chunk_size=self.chunk_size,
                 limit=self.limit,
-                descending=bool(ordering) and str(ordering[0]).startswith("-"),
+                keys=engines.keyset_keys(self.model, self.queryset.query.order_by),
             )
         else:
             batches = engines.iter_cursor_batches(

@@ -65,16 +65,12 @@ def test_every_engine_neutralises_formulas_alike(engine, fmt):
 def test_every_engine_honours_filter_order_and_limit(engine):
     create_tricky_orders()
     queryset = Order.objects.filter(customer_id=1)
-    order_by = None if engine == "keyset" else ["-total_cents"]
 
     data = export_bytes(
-        queryset, fields=["id", "total_cents"], engine=engine, order_by=order_by, limit=3
+        queryset, fields=["id", "total_cents"], engine=engine, order_by=["-total_cents"], limit=3
     )
 
-    if engine == "keyset":
-        assert data == b"id,total_cents\n1,0\n3,2000006\n5,4000012\n"
-    else:
-        assert data == b"id,total_cents\n19,18000054\n17,16000048\n15,14000042\n"
+    assert data == b"id,total_cents\n19,18000054\n17,16000048\n15,14000042\n"
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -132,14 +128,44 @@ def test_unknown_engine():
     )
 
 
-def test_keyset_refuses_an_ordering_other_than_the_primary_key():
+@pytest.mark.parametrize(
+    "ordering",
+    [("shipped_on", "pk"), ("customer__email", "-discount", "pk"), ("?",), ("status",)],
+    ids=["nullable", "nullable-second", "random", "no-pk-last"],
+)
+def test_keyset_refuses_orderings_it_cannot_page_on(ordering):
     with pytest.raises(ExportError) as excinfo:
-        choose("keyset", ordering=("status", "pk"))
+        choose("keyset", ordering=ordering)
 
     assert excinfo.value.args == (
-        "The keyset engine pages by primary key, so it cannot order by status, pk; "
-        "use --engine cursor.",
+        "The keyset engine pages on the ordering, which must be non-nullable fields, so it "
+        f"cannot order by {', '.join(ordering)}; use --engine cursor.",
     )
+
+
+@pytest.mark.parametrize(
+    "ordering",
+    [("status", "pk"), ("-total_cents", "-pk"), ("customer__email", "-created_at", "pk")],
+)
+def test_keyset_pages_on_non_nullable_orderings(ordering):
+    assert choose("keyset", ordering=ordering) == "keyset"
+
+
+@pytest.mark.parametrize("chunk_size", [1, 2, 3, 100])
+@pytest.mark.parametrize(
+    "order_by",
+    [["status"], ["-status"], ["customer__email", "-total_cents"], ["currency", "-is_gift"]],
+    ids=lambda o: ",".join(o),
+)
+def test_keyset_on_an_ordering_matches_the_cursor_engine(order_by, chunk_size):
+    create_tricky_orders()
+    fields = ["id", "status", "currency", "is_gift", "total_cents", "customer__email"]
+
+    keyset = export_bytes(fields=fields, engine="keyset", order_by=order_by, chunk_size=chunk_size)
+    cursor = export_bytes(fields=fields, engine="cursor", order_by=order_by)
+
+    assert keyset == cursor
+    assert len(keyset.splitlines()) == Order.objects.count() + 1
 
 
 @pytest.mark.parametrize("ordering", [("pk",), ("-pk",), ("id",), ("-id",)])
@@ -196,13 +222,6 @@ class TestChoiceOnPostgres:
 
     def test_auto_uses_the_cursor_where_copy_cannot_serve(self):
         assert choose("auto", fmt="jsonl") == "cursor"
-
-    def test_auto_uses_keyset_when_server_side_cursors_are_disabled(self, monkeypatch):
-        monkeypatch.setitem(connection.settings_dict, "DISABLE_SERVER_SIDE_CURSORS", True)
-
-        assert choose("auto", fmt="jsonl") == "keyset"
-        assert choose("auto", fmt="jsonl", ordering=("status", "pk")) == "cursor"
-        assert choose("auto") == "copy"
 
     def test_copy_refuses_jsonl(self):
         with pytest.raises(ExportError) as excinfo:
@@ -382,3 +401,30 @@ def test_copy_statement_inlines_filter_values_safely():
 
     assert export_bytes(queryset, fields=["id", "note"], engine="copy") == b"id,note\n1,50% off\n"
     assert Order.objects.count() == 19
+
+
+@pytest.fixture
+def without_server_side_cursors(monkeypatch):
+    """PostgreSQL behind pgbouncer in transaction mode."""
+    monkeypatch.setitem(connection.settings_dict, "DISABLE_SERVER_SIDE_CURSORS", True)
+
+
+@pytest.mark.postgres
+@pytest.mark.usefixtures("without_server_side_cursors")
+@pytest.mark.parametrize("ordering", [("pk",), ("status", "pk"), ("-created_at", "-pk")])
+def test_auto_pages_with_keyset_when_server_side_cursors_are_disabled(ordering):
+    assert choose("auto", fmt="jsonl", ordering=ordering) == "keyset"
+    assert choose("auto", fmt="csv", ordering=ordering) == "copy"
+
+
+@pytest.mark.postgres
+@pytest.mark.usefixtures("without_server_side_cursors")
+def test_auto_refuses_what_cannot_stream_without_server_side_cursors():
+    with pytest.raises(ExportError) as excinfo:
+        choose("auto", fmt="jsonl", ordering=("shipped_on", "pk"))
+
+    assert excinfo.value.args == (
+        "Server-side cursors are disabled for database 'default' and the keyset engine cannot "
+        "order by shipped_on, pk (nullable fields or expressions), so no engine can stream this "
+        "export; order by non-nullable fields or the primary key.",
+    )

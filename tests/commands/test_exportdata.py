@@ -305,9 +305,9 @@ def test_no_progress_bar_with_no_progress(orders, monkeypatch):
             'Bad filter "is_gift=perhaps": "perhaps" is not a boolean (true or false).',
         ),
         (
-            ["shop.Order", "--engine", "keyset", "--order-by", "status"],
-            "The keyset engine pages by primary key, so it cannot order by status, pk; "
-            "use --engine cursor.",
+            ["shop.Order", "--engine", "keyset", "--order-by", "shipped_on"],
+            "The keyset engine pages on the ordering, which must be non-nullable fields, so it "
+            "cannot order by shipped_on, pk; use --engine cursor.",
         ),
         (
             ["shop.Order", "--order-by", "nope"],
