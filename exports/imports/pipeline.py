@@ -394,6 +394,11 @@ class _Run:
                 continue
             rows.append(Row(record.line, record.raw, values))
         plan = self.plan
+        if self.connection.vendor == "postgresql":
+            # The key lookups below must use their unique indexes. A table that was empty when
+            # last analysed (a fresh import) would otherwise be scanned whole once per batch.
+            with self.connection.cursor() as cursor:
+                cursor.execute("SET LOCAL enable_seqscan = off")
         resolve_foreign_keys(plan, rows, using=self.using)
         check_batch_duplicates(plan, rows)
         if plan.mode == "create":
