@@ -77,6 +77,33 @@ _KINDS = {
 }
 
 
+# Internal types whose database values are always ``str``; any other type that falls back to
+# the text kind (ArrayField, HStoreField, custom fields) is written as ``str(value)``.
+PLAIN_TEXT_TYPES = frozenset(
+    {
+        "CharField",
+        "TextField",
+        "SlugField",
+        "EmailField",
+        "URLField",
+        "FilePathField",
+        "FileField",
+        "ImageField",
+    }
+)
+
+
+def is_plain_text(field: models.Field) -> bool:
+    """True when the field's database values are always ``str`` (no conversion needed)."""
+    while field.is_relation and getattr(field, "target_field", None) is not None:
+        field = field.target_field
+    return field.get_internal_type() in PLAIN_TEXT_TYPES
+
+
+def as_text(value: Any) -> str:
+    return value if isinstance(value, str) else str(value)
+
+
 def kind_of(field: models.Field) -> Kind:
     """The canonical kind of a concrete field; a foreign key takes its target's kind."""
     while field.is_relation and getattr(field, "target_field", None) is not None:

@@ -19,7 +19,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..errors import ExportError
-from ..textforms import Kind, kind_of, neutralise_formula, text_formatter
+from ..textforms import (
+    Kind,
+    as_text,
+    is_plain_text,
+    kind_of,
+    neutralise_formula,
+    text_formatter,
+)
 from .base import Writer
 
 QUOTED_KINDS = frozenset({Kind.TEXT, Kind.JSON})
@@ -61,11 +68,13 @@ class CSVWriter(Writer):
     def _column_formatter(self, column) -> Callable[[Sequence[Any]], list[str]]:
         kind = kind_of(column.field)
         to_text = text_formatter(kind, vendor=self.vendor)
+        if kind is Kind.TEXT and not is_plain_text(column.field):
+            to_text = as_text
         if kind in QUOTED_KINDS:
             quote = self._quote
             if kind is Kind.TEXT and self.escape_formulas:
                 return lambda values: [
-                    "" if v is None else quote(neutralise_formula(v)) for v in values
+                    "" if v is None else quote(neutralise_formula(to_text(v))) for v in values
                 ]
             if to_text is str:
                 return lambda values: ["" if v is None else quote(v) for v in values]

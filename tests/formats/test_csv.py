@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import uuid
 from decimal import Decimal
 
 import pytest
+from django.db import models
 
-from exports.columns import resolve_columns
+from exports.columns import Column, resolve_columns
 from exports.errors import ExportError
 from exports.formats import get_writer_class
 from exports.formats.csv import CSVWriter, TSVWriter
@@ -236,3 +238,25 @@ def test_tsv_formula_guard_quotes_a_leading_tab():
     data = csv_bytes(["note"], [("\tx",)], cls=TSVWriter, header=False, escape_formulas=True)
 
     assert data == b'"\'\tx"\n'
+
+
+class ListField(models.Field):
+    """Stands in for ArrayField and other types the exporter has no kind for."""
+
+    def get_internal_type(self) -> str:
+        return "ArrayField"
+
+
+@pytest.mark.parametrize("escape_formulas", [False, True], ids=["plain", "escaped"])
+def test_values_of_unknown_field_types_are_written_as_their_text(escape_formulas):
+    columns = (
+        Column(path="ip", field=models.GenericIPAddressField(), label="ip"),
+        Column(path="tags", field=ListField(), label="tags"),
+    )
+    writer = CSVWriter(columns, vendor="postgresql", escape_formulas=escape_formulas)
+
+    data = writer.write_batch(
+        [(ipaddress.ip_address("10.0.0.1"), ["a", "b,c"]), ("::1", None), (None, [])]
+    )
+
+    assert data == b"10.0.0.1,\"['a', 'b,c']\"\n::1,\n,[]\n"
