@@ -83,6 +83,7 @@ def open_log(
         filters=[list(pair) for pair in filters],
         query_string=query_string,
         engine=export.engine,
+        started_at=timezone.now(),
     )
 
 
