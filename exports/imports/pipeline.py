@@ -393,19 +393,8 @@ class _Run:
                 self._reject(record.raw, errors)
                 continue
             rows.append(Row(record.line, record.raw, values))
-        plan = self.plan
-        if self.connection.vendor == "postgresql":
-            # The key lookups below must use their unique indexes. A table that was empty when
-            # last analysed (a fresh import) would otherwise be scanned whole once per batch.
-            with self.connection.cursor() as cursor:
-                cursor.execute("SET LOCAL enable_seqscan = off")
-        resolve_foreign_keys(plan, rows, using=self.using)
-        check_batch_duplicates(plan, rows)
-        if plan.mode == "create":
-            check_existing_for_create(plan, rows, using=self.using)
-        else:
-            match_keys(plan, rows, using=self.using)
-            self.seen.check_and_add(rows)
+        with self._index_lookups():
+            self._check(rows)
         good = [r for r in rows if not r.errors]
         for row in rows:
             if row.errors:
@@ -419,6 +408,35 @@ class _Run:
                 if not row.errors and len(result.preview) < self.keep_preview:
                     result.preview.append(dict(zip(result.columns, row.values, strict=True)))
         return created, updated, batch[done - 1].line if done else 0, done
+
+    def _check(self, rows: list[Row]) -> None:
+        plan = self.plan
+        resolve_foreign_keys(plan, rows, using=self.using)
+        check_batch_duplicates(plan, rows)
+        if plan.mode == "create":
+            check_existing_for_create(plan, rows, using=self.using)
+        else:
+            match_keys(plan, rows, using=self.using)
+            self.seen.check_and_add(rows)
+
+    @contextlib.contextmanager
+    def _index_lookups(self) -> Iterator[None]:
+        """On PostgreSQL, make the per-batch key lookups use their unique indexes.
+
+        A table that was empty when last analysed (a fresh import) would otherwise be scanned
+        whole once per batch: quadratic. SET LOCAL keeps it to this transaction; RESET after
+        the lookups keeps it from the caller's own queries.
+        """
+        if self.connection.vendor != "postgresql":
+            yield
+            return
+        with self.connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+        try:
+            yield
+        finally:
+            with self.connection.cursor() as cursor:
+                cursor.execute("SET LOCAL enable_seqscan TO DEFAULT")
 
     def _reject(self, raw: str, errors: list[RowError]) -> None:
         self.result.rejected += 1

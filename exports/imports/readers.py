@@ -28,7 +28,8 @@ from .errors import (
 )
 
 _LINE_BREAK = re.compile(r"(\r\n|\r|\n)")
-_QUOTED = re.compile(r'"([^"]*(?:""[^"]*)*)"')
+# A quoted field: the closing quote is the first one not doubled (never backtrack into "").
+_QUOTED = re.compile(r'"([^"]*(?:""[^"]*)*)"(?!")')
 RAW_PREVIEW = 1000
 
 

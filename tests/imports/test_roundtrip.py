@@ -41,7 +41,7 @@ def round_trip(fmt: str, tmp_path) -> None:
             errors_path=tmp_path / f"{model._meta.model_name}.rejects.csv",
             keep_errors=5,
         )
-        assert result.complete, result.first_errors
+        assert result.complete, (result.stopped, result.first_errors)
         assert result.created == len(before[model])
     for model in (Customer, Order):
         assert snapshot(model) == before[model]
@@ -67,6 +67,8 @@ TRICKY_TEXT = [
     "héllo wörld ✓ 日本語 🎉",
     "\u2028\u2029\x85\x0b\x0c",
     "trailing space ",
+    '"\n',
+    '""\r\n"',
 ]
 
 
