@@ -80,9 +80,9 @@ def test_validation_shows_first_errors_and_reject_file(admin_client):
     assert [(e.line, e.column) for e in result.first_errors] == [(3, "name")]
     rejects = admin_client.get(response.context["rejects_url"])
     assert rejects.status_code == 200
+    # Consuming the stream closes the response (and the file): no explicit close().
     body = b"".join(rejects.streaming_content).decode()
     assert body.splitlines()[0] == "line,column,message,row"
-    rejects.close()
     # Confirm with the default (all or nothing): nothing is written.
     done = admin_client.post(response.context["confirm_url"], {"on_error": "abort"})
     assert done.context["result"].committed is False
