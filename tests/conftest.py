@@ -35,7 +35,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     skip_pg = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://...")
-    skip_browser = pytest.mark.skip(reason=f"needs chromium at {CHROMIUM} (apt-get install chromium)")
+    skip_browser = pytest.mark.skip(
+        reason=f"needs chromium at {CHROMIUM} (apt-get install chromium)"
+    )
     on_pg = _on_postgres()
     has_browser = bool(shutil.which(CHROMIUM))
     for item in items:
