@@ -151,6 +151,20 @@ def _parse_uuid(text: str) -> uuid.UUID:
         raise _bad_kind(Kind.UUID, text) from None
 
 
+def _holds_nul(value: Any) -> bool:
+    """True when a decoded JSON value holds a NUL character (PostgreSQL's jsonb cannot).
+
+    Checked on the decoded value: the text ``"\\\\u0000"`` (an escaped backslash) is no NUL.
+    """
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any("\x00" in key or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not allowed")
 
@@ -159,12 +173,13 @@ def _parse_json(field: models.Field) -> Converter:
     decoder = getattr(field, "decoder", None)
 
     def parse(text: str) -> Any:
-        if "\\u0000" in text:
-            raise BadValue(NUL_CHARACTER)
         try:
-            return json.loads(text, cls=decoder, parse_constant=_reject_constant)
+            value = json.loads(text, cls=decoder, parse_constant=_reject_constant)
         except ValueError as exc:
             raise BadValue(f"not valid JSON: {exc}") from None
+        if _holds_nul(value):
+            raise BadValue(NUL_CHARACTER)
+        return value
 
     return parse
 
@@ -405,7 +420,7 @@ def json_converter(field: models.Field, *, vendor: str) -> Converter:
                 if null is _NO_VALUE:
                     raise BadValue(NOT_NULL)
                 return null
-            if "\\u0000" in json.dumps(value):
+            if _holds_nul(value):
                 raise BadValue(NUL_CHARACTER)
             return value
 

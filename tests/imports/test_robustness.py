@@ -389,3 +389,45 @@ def test_existing_orders_untouched_after_failed_update(run_import, tmp_path):
     assert row["message"] == E.DOES_NOT_EXIST.format(
         model="shop.Order", fields="reference", value='"00000000-0000-4000-8000-00000000ffff"'
     )
+
+
+@pytest.mark.parametrize(
+    ("metadata", "stored"),
+    [
+        ('"{""\\\\u0000"": 1}"', {"\\u0000": 1}),  # an escaped backslash, then "u0000": no NUL
+        ('"{""a"": ""x\\\\\\\\u0000""}"', {"a": "x\\\\u0000"}),
+    ],
+    ids=["key", "value"],
+)
+def test_json_text_that_only_looks_like_a_nul_escape_is_kept(
+    run_import, tmp_path, metadata, stored
+):
+    customer = CustomerFactory()
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "customer_id,status,total_cents,created_at,reference,metadata\n"
+        f"{customer.pk},paid,1,2024-01-01T00:00:00+00:00,{'1' * 32},{metadata}\n"
+    )
+
+    result = run_import(path, model=Order)
+
+    assert (result.rejected, result.created) == (0, 1)
+    assert Order.objects.get().metadata == stored
+
+
+@pytest.mark.parametrize(
+    "metadata", ['"{""\\u0000"": 1}"', '"{""a"": [""\\u0000""]}"'], ids=["key", "nested-value"]
+)
+def test_json_with_a_real_nul_is_a_row_error(run_import, tmp_path, existing, metadata):
+    customer = Customer.objects.first()
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "customer_id,status,total_cents,created_at,reference,metadata\n"
+        f"{customer.pk},paid,1,2024-01-01T00:00:00+00:00,{'2' * 32},{metadata}\n"
+    )
+
+    result = run_import(path, model=Order)
+
+    assert (result.rejected, result.committed) == (1, False)
+    assert read_rejects(tmp_path / "rejects.csv")[0]["message"] == E.NUL_CHARACTER
+    assert not Order.objects.exists()
