@@ -12,6 +12,13 @@ import shutil
 
 import pytest
 from django.db import connection
+from hypothesis import settings as hypothesis_settings
+
+# CI must be reproducible: the same examples on every run (explore locally with
+# --hypothesis-seed=random or by running without CI=true).
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI") == "true":
+    hypothesis_settings.load_profile("ci")
 
 CHROMIUM = "/usr/bin/chromium"
 
