@@ -117,7 +117,8 @@ def child_import_export(path: str) -> None:
             batch_size = 5000
             skip_diff = True
 
-    with open(path, encoding="utf-8") as handle:
+    # newline="" as the csv module requires: otherwise a CR inside a quoted note becomes LF.
+    with open(path, encoding="utf-8", newline="") as handle:
         dataset = tablib.Dataset().load(handle.read(), format="csv")
     result = OrderResource().import_data(dataset, dry_run=False, raise_errors=True)
     assert not result.has_errors()
