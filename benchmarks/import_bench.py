@@ -324,7 +324,9 @@ def bench_import_export(backend, url, rows, data, tmp, args) -> Run:
             import csv
 
             reader = csv.reader(full)
-            writer = csv.writer(part, lineterminator="\n")
+            # "\r\n" so the writer quotes a lone CR too (with "\n" it leaves it bare, which
+            # splits the record for every reader).
+            writer = csv.writer(part, lineterminator="\r\n")
             for i, row in enumerate(reader):
                 if i > size:
                     break
