@@ -47,6 +47,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     )
     on_pg = _on_postgres()
     has_browser = bool(shutil.which(CHROMIUM))
+    # pytest-playwright's sync API keeps an event loop running in the main thread from the
+    # first browser test to the end of the session, and Django refuses synchronous database
+    # calls while one runs: browser tests go last.
+    items.sort(key=lambda item: "browser" in item.keywords)
     for item in items:
         if "postgres" in item.keywords and not on_pg:
             item.add_marker(skip_pg)
