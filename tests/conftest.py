@@ -7,12 +7,18 @@ reach it, fail instead; ``REQUIRE_BROWSER=1`` does the same for a missing chromi
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
+import uuid
+from decimal import Decimal
 
 import pytest
 from django.db import connection
 from hypothesis import settings as hypothesis_settings
+
+from tests.accounts import ORDER_EXPORTER, make_user
+from tests.factories import CustomerFactory, OrderFactory
 
 # CI must be reproducible: the same examples on every run (explore locally with
 # --hypothesis-seed=random or by running without CI=true).
@@ -67,3 +73,37 @@ def streamed():
         return b"".join(response.streaming_content)
 
     return join
+
+
+# Shared by the download view and admin tests.
+
+
+@pytest.fixture
+def exporter(db):
+    """Active staff with view and export on orders (and nothing else)."""
+    return make_user("exporter", perms=ORDER_EXPORTER)
+
+
+@pytest.fixture
+def orders(db):
+    """Three orders with fixed ids and values, notes that look like formulas among them."""
+    alice = CustomerFactory(id=1, email="alice@example.com", country="DE")
+    bob = CustomerFactory(id=2, email="bob@example.com", country="FR")
+    rows = [
+        (1, alice, "paid", 1250, "=1+2", Decimal("1.50")),
+        (2, bob, "shipped", 99, 'He said "hi", then left', None),
+        (3, alice, "paid", 5000, "@SUM(A1)", Decimal("0.00")),
+    ]
+    return [
+        OrderFactory(
+            id=pk,
+            customer=customer,
+            status=status,
+            total_cents=total,
+            note=note,
+            discount=discount,
+            created_at=dt.datetime(2024, 3, 1, 12, 0, pk, tzinfo=dt.UTC),
+            reference=uuid.UUID(int=pk, version=4),
+        )
+        for pk, customer, status, total, note, discount in rows
+    ]
