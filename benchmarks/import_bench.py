@@ -16,7 +16,9 @@ create-style run, and records wall time, rows/s and the child's peak RSS (GNU ``
 - ``psql \\copy FROM`` (PostgreSQL only): the physical limit, no Python at all;
 - ``django-import-export``: ``ModelResource.import_data`` on a tablib Dataset of the file, as its
   documentation shows; above ``--import-export-max-rows`` it is run at that size and its time
-  extrapolated linearly (shown with ``*``).
+  extrapolated linearly (shown with ``*``). Twice: in its fastest documented configuration
+  (``use_bulk``, ``batch_size = 5000``, ``skip_diff``) and with its defaults (row by row, on at
+  most ``--import-export-defaults-max-rows`` rows).
 
 The results replace the block between ``<!-- import:start -->`` and ``<!-- import:end -->`` in
 docs/benchmarks.md (the rest of the file is left alone). Seeding wipes the databases named.
@@ -91,8 +93,12 @@ def child_bulk_create(path: str) -> None:
         Order.objects.bulk_create(batch)
 
 
-def child_import_export(path: str) -> None:
-    """django-import-export as its documentation shows: a ModelResource, import_data."""
+def child_import_export(path: str, *, bulk: bool = True) -> None:
+    """django-import-export as its documentation shows: a ModelResource, import_data.
+
+    ``bulk``: its fastest documented configuration (``use_bulk``, ``batch_size = 5000``,
+    ``skip_diff``); without it, the defaults (one instance looked up and saved per row).
+    """
     import django
 
     django.setup()
@@ -113,9 +119,9 @@ def child_import_export(path: str) -> None:
         class Meta:
             model = Order
             exclude = ("customer",)
-            use_bulk = True
-            batch_size = 5000
-            skip_diff = True
+            use_bulk = bulk
+            batch_size = 5000 if bulk else None
+            skip_diff = bulk
 
     # newline="" as the csv module requires: otherwise a CR inside a quoted note becomes LF.
     with open(path, encoding="utf-8", newline="") as handle:
@@ -133,7 +139,11 @@ def main(argv: list[str] | None = None) -> int:
         kind, path = args.child
         sys.path.insert(0, str(REPO))
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "exportsite.settings")
-        {"bulk-create": child_bulk_create, "import-export": child_import_export}[kind](path)
+        {
+            "bulk-create": child_bulk_create,
+            "import-export": child_import_export,
+            "import-export-defaults": lambda p: child_import_export(p, bulk=False),
+        }[kind](path)
         return 0
     backends = []
     if args.database_url:
@@ -161,6 +171,13 @@ def parse_args(argv):
     parser.add_argument("--database-url", help="PostgreSQL database to wipe and use.")
     parser.add_argument("--sqlite-path", help="SQLite file to wipe and use.")
     parser.add_argument("--import-export-max-rows", type=int, default=100_000)
+    parser.add_argument(
+        "--import-export-defaults-max-rows",
+        type=int,
+        default=20_000,
+        help="django-import-export in its default (row by row) mode runs on at most this many "
+        "rows, its time scaled linearly to the full size.",
+    )
     parser.add_argument(
         "--skip", default="", help="Comma-separated contenders to leave out (e.g. upsert)."
     )
@@ -293,12 +310,28 @@ def bench(backend: str, url: str, rows: int, tmp: Path, args) -> list[Run]:
             )
         )
     contenders.append(("django-import-export", True, None))
+    contenders.append(("django-import-export (defaults)", True, None))
     runs = []
     for name, empty_first, command in contenders:
         if name.split()[-1] in args.skip or name in args.skip:
             continue
         if name == "django-import-export":
             runs.append(bench_import_export(backend, url, rows, data, tmp, args))
+            continue
+        if name == "django-import-export (defaults)":
+            runs.append(
+                bench_import_export(
+                    backend,
+                    url,
+                    rows,
+                    data,
+                    tmp,
+                    args,
+                    kind="import-export-defaults",
+                    name=name,
+                    max_rows=args.import_export_defaults_max_rows,
+                )
+            )
             continue
         if empty_first:
             empty_orders(backend, url)
@@ -312,8 +345,19 @@ def bench(backend: str, url: str, rows: int, tmp: Path, args) -> list[Run]:
     return runs
 
 
-def bench_import_export(backend, url, rows, data, tmp, args) -> Run:
-    size = min(rows, args.import_export_max_rows)
+def bench_import_export(
+    backend,
+    url,
+    rows,
+    data,
+    tmp,
+    args,
+    *,
+    kind: str = "import-export",
+    name: str = "django-import-export",
+    max_rows: int | None = None,
+) -> Run:
+    size = min(rows, args.import_export_max_rows if max_rows is None else max_rows)
     source = data
     if size < rows:
         source = tmp / f"head-{size}.csv"
@@ -336,7 +380,7 @@ def bench_import_export(backend, url, rows, data, tmp, args) -> Run:
         sys.executable,
         str(HERE / "import_bench.py"),
         "--child",
-        "import-export",
+        kind,
         str(source),
     ]
     env_settings = {"DJANGO_SETTINGS_MODULE": "bench_settings", "PYTHONPATH": f"{HERE}:{REPO}"}
@@ -352,18 +396,18 @@ def bench_import_export(backend, url, rows, data, tmp, args) -> Run:
                 os.environ[k] = v
     imported = count_orders(url)
     if imported != size:
-        raise SystemExit(f"django-import-export left {imported} rows, expected {size}")
+        raise SystemExit(f"{name} left {imported} rows, expected {size}")
     run = Run(
         backend,
         rows,
-        "django-import-export",
+        name,
         seconds * rows / size,
         rss,
         imported,
         extrapolated_from=size if size < rows else 0,
     )
     log(
-        f"  {'django-import-export':22} {run.seconds:8.2f} s {run.rate:>10,.0f} rows/s "
+        f"  {name:22} {run.seconds:8.2f} s {run.rate:>10,.0f} rows/s "
         f"{rss:8.1f} MB" + (f" (extrapolated from {size:,})" if size < rows else "")
     )
     return run
