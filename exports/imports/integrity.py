@@ -24,7 +24,7 @@ from .errors import (
     UNKNOWN_RELATED,
     RowError,
 )
-from .plan import Plan, Target, unique_sets
+from .plan import Plan, Target
 
 IN_CHUNK = 900  # parameters per IN list (SQLite's historical limit is 999)
 
@@ -67,10 +67,13 @@ def resolve_foreign_keys(plan: Plan, rows: list[Row], *, using: str) -> None:
             related = target.field.related_model
             field = target.lookup or target.field.target_field
             wanted = {r.values[position] for r in live}
-            manager = related._base_manager.using(using)
             found = dict(
-                manager.filter(**{f"{field.attname}__in": wanted}).values_list(
-                    field.attname, target.field.target_field.attname
+                select_in(
+                    related,
+                    field,
+                    wanted,
+                    [field, target.field.target_field],
+                    using=using,
                 )
             )
             for row in live:
@@ -104,32 +107,103 @@ def resolve_foreign_keys(plan: Plan, rows: list[Row], *, using: str) -> None:
                     row.values[position] = key
 
 
+# Field types whose Python values psycopg sends, and whose column values it returns, as they
+# are: a lookup on them can skip the ORM (and its one-parameter-per-value IN list).
+NATIVE_TYPES = frozenset(
+    {
+        "AutoField",
+        "BigAutoField",
+        "SmallAutoField",
+        "IntegerField",
+        "BigIntegerField",
+        "SmallIntegerField",
+        "PositiveIntegerField",
+        "PositiveBigIntegerField",
+        "PositiveSmallIntegerField",
+        "CharField",
+        "TextField",
+        "SlugField",
+        "EmailField",
+        "URLField",
+        "UUIDField",
+        "DateField",
+    }
+)
+
+
+def _native(field: models.Field) -> bool:
+    if field.is_relation:
+        field = field.target_field
+    return field.get_internal_type() in NATIVE_TYPES and not hasattr(field, "from_db_value")
+
+
+def select_in(
+    model: type[models.Model],
+    field: models.Field,
+    wanted: set,
+    columns: Sequence[models.Field],
+    *,
+    using: str,
+) -> Any:
+    """Rows of ``model`` whose ``field`` is one of ``wanted``, as tuples of ``columns``.
+
+    On PostgreSQL, for plain field types, one ``= ANY(%s)`` with the values as one array:
+    for a 5,000-row batch the ORM's ``__in`` costs more Python time (a placeholder, a
+    parameter and a client-side quote each) than the database spends on the lookup.
+    """
+    connection = connections[using]
+    if connection.vendor == "postgresql" and all(_native(f) for f in (field, *columns)):
+        quote = connection.ops.quote_name
+        sql = "SELECT {} FROM {} WHERE {} = ANY(%s::{}[])".format(
+            ", ".join(quote(f.column) for f in columns),
+            quote(model._meta.db_table),
+            quote(field.column),
+            field.db_type(connection),
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [_array_literal(wanted)])
+            return cursor.fetchall()
+    manager = model._base_manager.using(using)
+    return manager.filter(**{f"{field.attname}__in": wanted}).values_list(
+        *(f.attname for f in columns)
+    )
+
+
+def _array_literal(values: set) -> str:
+    """A PostgreSQL array literal of ``values`` (ints, strings, UUIDs or dates).
+
+    One text parameter instead of a list: psycopg's client-side list adapter is pure Python.
+    """
+    if all(type(v) is int for v in values):
+        return "{" + ",".join(map(str, values)) + "}"
+    return "{" + ",".join(_array_element(str(v)) for v in values) + "}"
+
+
+def _array_element(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def key_of(row: Row, positions: Sequence[int]) -> tuple:
     return tuple(row.values[p] for p in positions)
 
 
-def file_unique_sets(plan: Plan) -> list[tuple[tuple[models.Field, ...], list[int], str]]:
-    """Unique sets whose fields are all in the file: (fields, positions, column name)."""
-    where: dict[str, int] = {}
-    for index, target in enumerate(plan.targets):
-        if target.lookup is None or target.field.attname not in where:
-            where.setdefault(target.field.attname, index)
-    out = []
-    for fields in unique_sets(plan.model):
-        if all(f.attname in where for f in fields):
-            positions = [where[f.attname] for f in fields]
-            out.append((fields, positions, plan.targets[positions[0]].name))
-    return out
+def _keys(rows: list[Row], positions: Sequence[int]) -> list[tuple]:
+    """The key of each row, in order (one list comprehension: this runs per batch)."""
+    if len(positions) == 1:
+        (p,) = positions
+        return [(r.values[p],) for r in rows]
+    return [tuple(r.values[p] for p in positions) for r in rows]
 
 
 def check_batch_duplicates(plan: Plan, rows: list[Row]) -> None:
     """A unique value seen twice in the batch: the second row is an error."""
-    for fields, positions, column in file_unique_sets(plan):
+    for fields, positions, column in plan.file_unique_sets:
+        live = [r for r in rows if not r.errors]
+        keys = _keys(live, positions)
+        if len(set(keys)) == len(keys):
+            continue  # the common case: no key twice (NULLs are all different anyway)
         first: dict[tuple, int] = {}
-        for row in rows:
-            if row.errors:
-                continue
-            key = key_of(row, positions)
+        for row, key in zip(live, keys, strict=True):
             if None in key:
                 continue
             if key in first:
@@ -156,12 +230,9 @@ def existing(
     """Which of ``keys`` (values of ``fields``) exist: key -> primary key. One query."""
     if not keys:
         return {}
-    head = fields[0].attname
-    names = [f.attname for f in fields]
-    pk = model._meta.pk.attname
-    qs = model._base_manager.using(using).filter(**{f"{head}__in": {k[0] for k in keys}})
     found = {}
-    for values in qs.values_list(*names, pk):
+    wanted = {k[0] for k in keys}
+    for values in select_in(model, fields[0], wanted, [*fields, model._meta.pk], using=using):
         key = tuple(values[:-1])
         if key in keys:
             found[key] = values[-1]
@@ -171,14 +242,17 @@ def existing(
 def check_existing_for_create(plan: Plan, rows: list[Row], *, using: str) -> None:
     """In create mode, a row whose unique value is already in the table is an error."""
     label = plan.model._meta.label
-    for fields, positions, column in file_unique_sets(plan):
+    for fields, positions, column in plan.file_unique_sets:
         live = [r for r in rows if not r.errors]
-        keys = {k for k in (key_of(r, positions) for r in live) if None not in k}
-        found = existing(plan.model, fields, keys, using=using)
+        keys = _keys(live, positions)
+        wanted = set(keys)
+        wanted.discard((None,) * len(positions))
+        if len(positions) > 1:
+            wanted = {k for k in wanted if None not in k}
+        found = existing(plan.model, fields, wanted, using=using)
         if not found:
             continue
-        for row in live:
-            key = key_of(row, positions)
+        for row, key in zip(live, keys, strict=True):
             if key in found:
                 row.errors.append(
                     RowError(

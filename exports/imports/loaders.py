@@ -25,37 +25,19 @@ from django.db.models.expressions import BaseExpression
 from django.utils import timezone
 
 from .errors import DATABASE_REJECTED, RowError
-from .integrity import Row
+from .integrity import NATIVE_TYPES, Row
 from .plan import Plan
 
 # Values psycopg's COPY writes correctly as they are (after the binder's checks).
-_COPY_AS_IS = frozenset(
-    {
-        "AutoField",
-        "BigAutoField",
-        "SmallAutoField",
-        "IntegerField",
-        "BigIntegerField",
-        "SmallIntegerField",
-        "PositiveIntegerField",
-        "PositiveBigIntegerField",
-        "PositiveSmallIntegerField",
-        "CharField",
-        "TextField",
-        "SlugField",
-        "EmailField",
-        "URLField",
-        "BooleanField",
-        "DecimalField",
-        "FloatField",
-        "DateField",
-        "DateTimeField",
-        "TimeField",
-        "DurationField",
-        "UUIDField",
-        "BinaryField",
-    }
-)
+_COPY_AS_IS = NATIVE_TYPES | {
+    "BooleanField",
+    "DecimalField",
+    "FloatField",
+    "DateTimeField",
+    "TimeField",
+    "DurationField",
+    "BinaryField",
+}
 
 
 class Loader:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.db import models
 from django.db.models.fields import NOT_PROVIDED
@@ -68,6 +69,20 @@ class Plan:
         for target in self.targets:
             seen.setdefault(target.field.attname, target.field)
         return (*seen.values(), *self.defaults)
+
+    @cached_property
+    def file_unique_sets(self) -> list[tuple[tuple[models.Field, ...], list[int], str]]:
+        """Unique sets whose fields are all in the file: (fields, positions, column name)."""
+        where: dict[str, int] = {}
+        for index, target in enumerate(self.targets):
+            if target.lookup is None or target.field.attname not in where:
+                where.setdefault(target.field.attname, index)
+        out = []
+        for fields in unique_sets(self.model):
+            if all(f.attname in where for f in fields):
+                positions = [where[f.attname] for f in fields]
+                out.append((fields, positions, self.targets[positions[0]].name))
+        return out
 
 
 def importable_field(

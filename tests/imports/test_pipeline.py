@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import tracemalloc
 
@@ -83,6 +84,38 @@ def test_foreign_keys_resolved_one_query_per_batch(tmp_path):
     assert len(customer_queries) == 3  # batches of 4, 4 and 2
     assert [o.customer_id for o in Order.objects.order_by("total_cents")] == [
         customers[i % 5].pk for i in range(10)
+    ]
+
+
+AWKWARD_EMAILS = ['"a,b{c}\\d"@example.com', '"q\\"u,{x}"@example.com', "plain@exämple.com"]
+
+
+def test_lookups_keep_awkward_values_apart(tmp_path):
+    """Quotes, backslashes, commas and braces survive the per-batch key lookups."""
+    customers = [CustomerFactory(email=email) for email in AWKWARD_EMAILS]
+    CustomerFactory(email='"a,b{c}d"@example.com')  # one that differs only by the backslash
+    path = tmp_path / "c.csv"
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n", quoting=csv.QUOTE_ALL)
+        writer.writerow(["email", "name", "country", "created_at"])
+        for email in AWKWARD_EMAILS:
+            writer.writerow([email, "X", "DE", "2024-01-01T00:00:00+00:00"])
+    result = import_file(model=Customer, source=path, errors_path=tmp_path / "r.csv")
+    assert (result.created, result.rejected) == (0, 3)
+    assert [r["message"] for r in read_rejects(tmp_path / "r.csv")] == [
+        E.ALREADY_EXISTS.format(model="shop.Customer", fields="email", value=f'"{email}"')
+        for email in AWKWARD_EMAILS
+    ]
+    orders = tmp_path / "o.csv"
+    with open(orders, "w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n", quoting=csv.QUOTE_ALL)
+        writer.writerow(["customer__email", "status", "total_cents", "created_at"])
+        for i, email in enumerate(AWKWARD_EMAILS):
+            writer.writerow([email, "paid", i, "2024-01-01T00:00:00+00:00"])
+    result = import_file(model=Order, source=orders, errors_path=tmp_path / "r2.csv")
+    assert result.complete and result.created == 3
+    assert [o.customer_id for o in Order.objects.order_by("total_cents")] == [
+        c.pk for c in customers
     ]
 
 
