@@ -14,7 +14,7 @@ batch is retried row by row, each in a savepoint, so the row at fault is named.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from django.core.management.color import no_style
@@ -64,6 +64,7 @@ class Loader:
         self.update_fields = [
             f.name for f in self.fields if f.attname not in key and f.attname != pk
         ]
+        self._foreign_keys: str | None = None
 
     # Row values in the order of ``self.fields``.
 
@@ -160,8 +161,60 @@ class Loader:
     def _can_copy(self) -> bool:
         return not any(isinstance(f.get_default(), BaseExpression) for f in self.defaults)
 
-    def _copy(self, rows: list[Row]) -> None:
+    @property
+    def can_stream(self) -> bool:
+        """Whether :meth:`stream` can write this plan (create mode, PostgreSQL, COPY)."""
+        return (
+            self.plan.mode == "create"
+            and self.connection.vendor == "postgresql"
+            and self._can_copy()
+            and not any(t.lookup is not None for t in self.plan.targets)
+        )
+
+    def stream(self, rows: Iterable[Row]) -> int:
+        """COPY ``rows`` as they come, leaving the unique and foreign-key checks to PostgreSQL.
+
+        The rows are bound while PostgreSQL inserts the ones before them (psycopg's queued
+        writer sends from a thread), so the database's work overlaps Python's instead of
+        following it. The foreign keys of the table are made IMMEDIATE for the statement,
+        so a missing key fails it here rather than at COMMIT. On a DatabaseError the caller
+        rolls back to its savepoint and checks the rows itself to say which ones are wrong.
+        Returns how many rows were written.
+        """
+        constraints = self._deferred_foreign_keys()
+        count = 0
+
+        def counted() -> Iterator[Row]:
+            nonlocal count
+            for row in rows:
+                count += 1
+                yield row
+
+        with self.connection.cursor() as cursor:
+            if constraints:
+                cursor.execute(f"SET CONSTRAINTS {constraints} IMMEDIATE")
+            self._copy(counted(), queued=True)
+            if constraints:
+                cursor.execute(f"SET CONSTRAINTS {constraints} DEFERRED")
+        self._after_write()
+        return count
+
+    def _deferred_foreign_keys(self) -> str:
+        """The table's deferred foreign-key constraints, quoted and joined (cached)."""
+        if self._foreign_keys is None:
+            with self.connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass"
+                    " AND contype = 'f' AND condeferrable AND condeferred ORDER BY conname",
+                    [self.connection.ops.quote_name(self.model._meta.db_table)],
+                )
+                names = [self.connection.ops.quote_name(n) for (n,) in cursor.fetchall()]
+            self._foreign_keys = ", ".join(names)
+        return self._foreign_keys
+
+    def _copy(self, rows: Iterable[Row], *, queued: bool = False) -> None:
         from psycopg import sql
+        from psycopg.copy import QueuedLibpqWriter
 
         prepare = [self._copy_preparer(f) for f in self.fields]
         plain = all(p is None for p in prepare)
@@ -173,7 +226,9 @@ class Loader:
         with (
             self.connection.wrap_database_errors,
             self.connection.cursor() as cursor,
-            cursor.cursor.copy(statement) as copy,
+            cursor.cursor.copy(
+                statement, writer=QueuedLibpqWriter(cursor.cursor) if queued else None
+            ) as copy,
         ):
             write_row = copy.write_row
             values = self.values

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, BinaryIO
 
-from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, models, transaction
 
 from .. import conf
 from . import checkpoint as checkpoints
@@ -375,24 +375,26 @@ class _Run:
 
     def _batch(self, batch: list[Record]) -> tuple[int, int, int, int]:
         """Bind, check and write one batch: (created, updated, last line, records done)."""
-        result = self.result
-        bind = self.binder.bind
         rows: list[Row] = []
-        limit = self.max_errors
-        done = 0
-        for record in batch:
-            if limit is not None and result.rejected >= limit:
-                break
-            done += 1
-            result.rows_read += 1
-            if record.error:
-                self._reject(record.raw, [RowError(record.line, "", record.error)])
-                continue
-            values, errors = bind(record)
-            if errors:
-                self._reject(record.raw, errors)
-                continue
-            rows.append(Row(record.line, record.raw, values))
+        tally = [0]  # records taken from the batch (fewer when max errors stops it)
+        bound = self._bind(batch, rows, tally)
+        created = updated = 0
+        if self.loader.can_stream:
+            # Optimistic: write the rows as they are bound and let PostgreSQL check the keys.
+            # If it refuses, roll back to the savepoint and check them here, as below.
+            try:
+                with transaction.atomic(using=self.using):
+                    created = self.loader.stream(bound)
+            except DatabaseError:
+                created = 0
+                for _ in bound:  # bind what the failed COPY left
+                    pass
+            else:
+                self._keep_preview(rows)
+                return created, 0, self._last_line(batch, tally[0]), tally[0]
+        else:
+            for _ in bound:
+                pass
         with self._index_lookups():
             self._check(rows)
         good = [r for r in rows if not r.errors]
@@ -403,11 +405,39 @@ class _Run:
         for row in good:
             if row.errors:  # refused by the database
                 self._reject(row.raw, row.errors)
-        if self.keep_preview and len(result.preview) < self.keep_preview:
-            for row in good:
-                if not row.errors and len(result.preview) < self.keep_preview:
-                    result.preview.append(dict(zip(result.columns, row.values, strict=True)))
-        return created, updated, batch[done - 1].line if done else 0, done
+        self._keep_preview([r for r in good if not r.errors])
+        return created, updated, self._last_line(batch, tally[0]), tally[0]
+
+    def _bind(self, batch: list[Record], rows: list[Row], tally: list[int]) -> Iterator[Row]:
+        """Bind the batch's records, rejecting the bad ones; yield (and keep) the good rows."""
+        result = self.result
+        bind = self.binder.bind
+        limit = self.max_errors
+        for record in batch:
+            if limit is not None and result.rejected >= limit:
+                return
+            tally[0] += 1
+            result.rows_read += 1
+            if record.error:
+                self._reject(record.raw, [RowError(record.line, "", record.error)])
+                continue
+            values, errors = bind(record)
+            if errors:
+                self._reject(record.raw, errors)
+                continue
+            row = Row(record.line, record.raw, values)
+            rows.append(row)
+            yield row
+
+    @staticmethod
+    def _last_line(batch: list[Record], done: int) -> int:
+        return batch[done - 1].line if done else 0
+
+    def _keep_preview(self, rows: list[Row]) -> None:
+        preview = self.result.preview
+        room = self.keep_preview - len(preview)
+        for row in rows[: max(room, 0)]:
+            preview.append(dict(zip(self.result.columns, row.values, strict=True)))
 
     def _check(self, rows: list[Row]) -> None:
         plan = self.plan

@@ -188,21 +188,26 @@ def test_resume_after_a_crash_continues_without_duplicates(tmp_path, monkeypatch
     from exports.imports import loaders
 
     calls = {"n": 0}
-    original = loaders.Loader.write
+    originals = {name: getattr(loaders.Loader, name) for name in ("write", "stream")}
 
-    def crash_on_third_batch(self, rows):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise Crash
-        return original(self, rows)
+    def crash_on_third_batch(name):
+        def method(self, rows):
+            calls["n"] += 1
+            if calls["n"] == 3:
+                raise Crash
+            return originals[name](self, rows)
 
-    monkeypatch.setattr(loaders.Loader, "write", crash_on_third_batch)
+        return method
+
+    # Each batch is written by one of them: stream (PostgreSQL, create) or write.
+    for name in originals:
+        monkeypatch.setattr(loaders.Loader, name, crash_on_third_batch(name))
     with pytest.raises(Crash):
         import_file(model=Customer, source=path, on_error="skip", chunk_size=3, errors_path=errors)
     assert Customer.objects.count() == 5  # two batches of three, one row rejected
     saved = checkpoints.load(checkpoints.checkpoint_path(str(errors)))
     assert (saved.records, saved.line, saved.created, saved.rejected) == (6, 7, 5, 1)
-    monkeypatch.setattr(loaders.Loader, "write", original)
+    monkeypatch.undo()
 
     result = import_file(
         model=Customer,

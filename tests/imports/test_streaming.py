@@ -1,0 +1,116 @@
+"""Create mode on PostgreSQL: rows go to COPY as they are bound, PostgreSQL checks the keys.
+
+When PostgreSQL refuses a batch, the importer rolls it back and checks it row by row itself,
+so the outcome (and every message) is the same as with the checks made first.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from exports.imports import errors as E
+from exports.imports import import_file
+from exportsite.shop.models import Order
+from tests.factories import CustomerFactory, OrderFactory
+
+from .conftest import read_rejects, snapshot
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+
+HEADER = "customer_id,status,total_cents,created_at,reference\n"
+
+
+def write_orders(path, customer_ids, *, first=1) -> None:
+    with open(path, "w") as handle:
+        handle.write(HEADER)
+        for n, customer_id in enumerate(customer_ids, start=first):
+            handle.write(f"{customer_id},paid,{n},2024-01-01T00:00:00+00:00,{n:032x}\n")
+
+
+def lookups(queries) -> list[str]:
+    return [q["sql"] for q in queries if "= ANY(" in q["sql"]]
+
+
+def test_clean_batches_are_not_looked_up_first(tmp_path):
+    customer = CustomerFactory()
+    path = tmp_path / "o.csv"
+    write_orders(path, [customer.pk] * 10)
+    with CaptureQueriesContext(connection) as ctx:
+        result = import_file(model=Order, source=path, errors_path=tmp_path / "r.csv", chunk_size=4)
+    assert (result.created, result.rejected, result.committed) == (10, 0, True)
+    assert lookups(ctx.captured_queries) == []
+    assert sorted(Order.objects.values_list("total_cents", flat=True)) == list(range(1, 11))
+
+
+def test_a_refused_batch_is_checked_row_by_row(tmp_path):
+    customer = CustomerFactory()
+    taken = OrderFactory(customer=customer, reference=uuid.UUID(int=6))
+    before = snapshot(Order)
+    path = tmp_path / "o.csv"
+    write_orders(path, [customer.pk] * 3 + [customer.pk, 999_999, customer.pk] + [customer.pk] * 3)
+    with CaptureQueriesContext(connection) as ctx:
+        result = import_file(
+            model=Order,
+            source=path,
+            errors_path=tmp_path / "r.csv",
+            chunk_size=3,
+            on_error="skip",
+        )
+    # Batches of three: the middle one has an unknown customer and a taken reference.
+    assert (result.created, result.rejected) == (7, 2)
+    assert [(r["line"], r["column"], r["message"]) for r in read_rejects(tmp_path / "r.csv")] == [
+        (
+            "6",
+            "customer_id",
+            E.UNKNOWN_RELATED.format(model="shop.Customer", field="id", value='"999999"'),
+        ),
+        (
+            "7",
+            "reference",
+            E.ALREADY_EXISTS.format(
+                model="shop.Order", fields="reference", value=f'"{taken.reference}"'
+            ),
+        ),
+    ]
+    assert len(lookups(ctx.captured_queries)) >= 2  # only the refused batch was looked up
+    assert Order.objects.count() == len(before) + 7
+    assert sorted(Order.objects.exclude(pk=taken.pk).values_list("total_cents", flat=True)) == [
+        1,
+        2,
+        3,
+        4,
+        7,
+        8,
+        9,
+    ]
+
+
+def test_abort_mode_leaves_the_table_as_it_was(tmp_path):
+    customer = CustomerFactory()
+    OrderFactory.create_batch(2, customer=customer)
+    before = snapshot(Order)
+    path = tmp_path / "o.csv"
+    write_orders(path, [customer.pk] * 5 + [999_999] + [customer.pk] * 5, first=100)
+    result = import_file(model=Order, source=path, errors_path=tmp_path / "r.csv", chunk_size=4)
+    assert (result.rows_read, result.rejected, result.committed) == (11, 1, False)
+    assert snapshot(Order) == before
+
+
+def test_foreign_keys_are_deferred_again_afterwards(tmp_path):
+    """The importer makes the table's foreign keys IMMEDIATE only for its own statements."""
+    customer = CustomerFactory()
+    path = tmp_path / "o.csv"
+    write_orders(path, [customer.pk] * 3)
+    saved = False
+    with pytest.raises(IntegrityError), transaction.atomic():
+        result = import_file(model=Order, source=path, errors_path=tmp_path / "r.csv")
+        assert result.created == 3
+        # Deferred: accepted now, refused at COMMIT (an IMMEDIATE key would raise here).
+        OrderFactory.build(customer_id=999_999, reference=uuid.UUID(int=99)).save()
+        saved = True
+    assert saved
+    assert not Order.objects.exists()
