@@ -495,6 +495,12 @@ class Binder:
             message = FIELD_COUNT.format(expected=self.plan.width, found=len(values))
             return None, [RowError(record.line, "", message)]
         long_row = len(record.raw) > self.max_field
+        if not long_row:
+            # The common case, a row that binds: one comprehension, no per-value try.
+            try:
+                return [convert(values[index]) for index, _name, convert in self.columns], []
+            except BadValue:
+                pass  # bind it again below, value by value, to name every bad column
         out = []
         errors: list[RowError] = []
         for index, name, convert in self.columns:

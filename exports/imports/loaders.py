@@ -14,7 +14,7 @@ batch is retried row by row, each in a savepoint, so the row at fault is named.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.core.management.color import no_style
@@ -182,18 +182,10 @@ class Loader:
         Returns how many rows were written.
         """
         constraints = self._deferred_foreign_keys()
-        count = 0
-
-        def counted() -> Iterator[Row]:
-            nonlocal count
-            for row in rows:
-                count += 1
-                yield row
-
         with self.connection.cursor() as cursor:
             if constraints:
                 cursor.execute(f"SET CONSTRAINTS {constraints} IMMEDIATE")
-            self._copy(counted(), queued=True)
+            count = self._copy(rows)
             if constraints:
                 cursor.execute(f"SET CONSTRAINTS {constraints} DEFERRED")
         self._after_write()
@@ -212,37 +204,45 @@ class Loader:
             self._foreign_keys = ", ".join(names)
         return self._foreign_keys
 
-    def _copy(self, rows: Iterable[Row], *, queued: bool = False) -> None:
-        from psycopg import sql
-        from psycopg.copy import QueuedLibpqWriter
+    def _copy(self, rows: Iterable[Row]) -> int:
+        """COPY ``rows`` (any iterable: they may still be being bound); return the count.
 
-        prepare = [self._copy_preparer(f) for f in self.fields]
-        plain = all(p is None for p in prepare)
+        psycopg sends the data as its buffer fills, so PostgreSQL inserts while the
+        iterable produces the next rows.
+        """
+        from psycopg import sql
+
+        prepared = [
+            (index, prepare)
+            for index, prepare in enumerate(self._copy_preparer(f) for f in self.fields)
+            if prepare is not None
+        ]
         statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
             sql.Identifier(self.model._meta.db_table),
             sql.SQL(", ").join(sql.Identifier(f.column) for f in self.fields),
         )
+        # The row's own list when it holds every written field in order (no copy needed).
+        as_is = self.positions == list(range(len(self.plan.targets))) and not self.defaults
+        values = self.values
+        count = 0
         self.connection.ensure_connection()
         with (
             self.connection.wrap_database_errors,
             self.connection.cursor() as cursor,
-            cursor.cursor.copy(
-                statement, writer=QueuedLibpqWriter(cursor.cursor) if queued else None
-            ) as copy,
+            cursor.cursor.copy(statement) as copy,
         ):
             write_row = copy.write_row
-            values = self.values
-            if plain:
-                for row in rows:
-                    write_row(values(row))
-            else:
-                for row in rows:
-                    write_row(
-                        [
-                            v if p is None or v is None else p(v)
-                            for p, v in zip(prepare, values(row), strict=True)
-                        ]
-                    )
+            for row in rows:
+                count += 1
+                out = row.values if as_is else values(row)
+                if prepared:
+                    out = out.copy() if out is row.values else out  # the row keeps its values
+                    for index, prepare in prepared:
+                        value = out[index]
+                        if value is not None:
+                            out[index] = prepare(value)
+                write_row(out)
+        return count
 
     def _copy_preparer(self, field: models.Field):
         internal = field.get_internal_type()
