@@ -3,7 +3,8 @@
 - foreign keys: one query per foreign-key column per batch (by primary key, or by a unique
   field of the related model, which is replaced by the key it names);
 - unique fields: duplicates inside the batch, then one query per unique field (or unique set)
-  per batch for rows that already exist;
+  per batch for rows that already exist (on PostgreSQL in create mode, only for a batch that
+  the database refused: see :meth:`~exports.imports.loaders.Loader.stream`);
 - keys seen earlier in the same file (update and upsert): a temporary table holds them, so
   memory stays bounded whatever the file size.
 """

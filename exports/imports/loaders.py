@@ -1,8 +1,10 @@
 """Loaders: batches of checked rows written to the database.
 
-- ``create``: PostgreSQL ``COPY ... FROM STDIN`` straight into the table (every value has been
-  validated and every unique value checked, so COPY only moves bytes); ``bulk_create``
-  elsewhere, or when a field has a database default.
+- ``create`` on PostgreSQL: :meth:`Loader.stream`, ``COPY ... FROM STDIN`` fed with each row
+  as soon as it is bound, PostgreSQL checking unique keys and (made IMMEDIATE) foreign keys;
+  a batch it refuses is rolled back to its savepoint, checked here, and written again without
+  its bad rows. ``bulk_create`` after the checks elsewhere, for foreign keys given by a lookup
+  (``customer__email``), or when a field has a database default.
 - ``upsert``: ``bulk_create(update_conflicts=True, unique_fields=<key>)``, which is
   ``INSERT ... ON CONFLICT DO UPDATE`` on PostgreSQL and SQLite.
 - ``update``: ``bulk_update`` of the rows whose key exists.
