@@ -8,9 +8,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from django.urls import reverse
 
+from exports import registry
 from exports.imports import admin_views
-from exportsite.shop.models import Customer
-from tests.factories import CustomerFactory
+from exports.stream import prepare_export
+from exportsite.shop.models import Customer, Order
+from tests.factories import CustomerFactory, OrderFactory
 
 from .conftest import DATA, snapshot
 
@@ -118,3 +120,21 @@ def test_not_importable_model_is_404(admin_client):
     assert (
         admin_client.get(reverse("exports_import:upload", args=("auth", "user"))).status_code == 404
     )
+
+
+def test_the_admins_order_export_imports_through_the_admin(admin_client, tmp_path):
+    """Every column the admin exports for Order (customer__email too) is importable."""
+    OrderFactory.create_batch(3)
+    before = snapshot(Order)
+    fields = registry.get(Order).fields
+    data = b"".join(prepare_export(queryset=Order.objects.all(), fields=fields))
+    Order.objects.all().delete()
+    response = admin_client.post(
+        reverse("exports_import:upload", args=("shop", "order")),
+        {"file": SimpleUploadedFile("orders.csv", data), "mode": "create", "encoding": "utf-8"},
+    )
+    assert response.context.get("file_error") is None
+    assert (response.context["result"].created, response.context["result"].rejected) == (3, 0)
+    done = admin_client.post(response.context["confirm_url"])
+    assert done.context["result"].created == 3
+    assert snapshot(Order) == before
