@@ -18,6 +18,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, BinaryIO
@@ -333,14 +334,14 @@ class _Run:
                 self.seen.drop()
 
     def _batches(self, records: Iterator[Record], *, commit_each: bool) -> None:
+        if self.loader.can_stream and not commit_each and self.max_errors is None:
+            self._overlapped_batches(records)
+            return
         result = self.result
-        multi_column = self.plan.width > 1
         while True:
-            batch = list(islice(records, self.chunk_size))
-            if not batch:
+            batch = self._next_batch(records)
+            if batch is None:
                 return
-            if multi_column:
-                batch = [r for r in batch if r.raw or r.error or r.values != [None]]
             with transaction.atomic(using=self.using):
                 created, updated, last_line, done = self._batch(batch)
             result.created += created
@@ -373,6 +374,74 @@ class _Run:
                 result.stopped = f"stopped after {result.rejected:,} rejected rows (max errors)"
                 return
 
+    def _next_batch(self, records: Iterator[Record]) -> list[Record] | None:
+        """The next ``chunk_size`` records (blank lines of a multi-column file dropped)."""
+        batch = list(islice(records, self.chunk_size))
+        if not batch:
+            return None
+        if self.plan.width > 1:
+            batch = [r for r in batch if r.raw or r.error or r.values != [None]]
+        return batch
+
+    def _overlapped_batches(self, records: Iterator[Record]) -> None:
+        """All-or-nothing create on PostgreSQL: bind batch N+1 while PostgreSQL inserts batch N.
+
+        Each batch's COPY runs in a worker thread, on this connection, in a savepoint, while
+        this thread reads and binds the next batch, which needs no database. The COPY's end
+        (PostgreSQL's foreign-key checks and the last rows) then costs no wall time. Only
+        this thread touches the connection between two COPYs: it waits for the worker before
+        settling a batch (releasing its savepoint, or rolling back to it and checking the
+        rows itself) and before starting the next. Not used with checkpoints (skip mode),
+        whose reject-file offsets must not include the next batch's rejects, nor with
+        ``max_errors``, whose count must include the batch in flight.
+        """
+        connection = self.loader.connection
+        pending: tuple[Future, Any, list[Row]] | None = None
+        connection.inc_thread_sharing()
+        try:
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="exports-copy") as pool:
+                try:
+                    while True:
+                        batch = self._next_batch(records)
+                        rows: list[Row] = []
+                        tally = [0]
+                        for _ in self._bind(batch or [], rows, tally):
+                            pass
+                        self.records_done += tally[0]
+                        if pending is not None:
+                            self._settle(*pending)
+                            pending = None
+                        if batch is None:
+                            return
+                        savepoint = transaction.savepoint(using=self.using)
+                        pending = (pool.submit(self.loader.stream, rows), savepoint, rows)
+                except ImportFileError:
+                    if pending is not None:
+                        self._settle(*pending)
+                    raise
+                except BaseException:
+                    if pending is not None:
+                        pending[0].exception()  # never leave a COPY running on the connection
+                    raise
+        finally:
+            connection.dec_thread_sharing()
+
+    def _settle(self, future: Future, savepoint: Any, rows: list[Row]) -> None:
+        """Wait for a batch's COPY; keep it, or roll it back and check and write it here."""
+        try:
+            created = future.result()
+        except DatabaseError:
+            transaction.savepoint_rollback(savepoint, using=self.using)
+            created, _updated = self._check_and_write(rows)
+        else:
+            transaction.savepoint_commit(savepoint, using=self.using)
+            self._keep_preview(rows)
+        self.result.created += created
+        self.rejects.flush()
+        self._forget_queries()
+        if self.progress is not None:
+            self.progress()
+
     def _batch(self, batch: list[Record]) -> tuple[int, int, int, int]:
         """Bind, check and write one batch: (created, updated, last line, records done)."""
         rows: list[Row] = []
@@ -395,6 +464,11 @@ class _Run:
         else:
             for _ in bound:
                 pass
+        created, updated = self._check_and_write(rows)
+        return created, updated, self._last_line(batch, tally[0]), tally[0]
+
+    def _check_and_write(self, rows: list[Row]) -> tuple[int, int]:
+        """Check bound rows against the database, reject the bad ones, write the rest."""
         with self._index_lookups():
             self._check(rows)
         good = [r for r in rows if not r.errors]
@@ -406,7 +480,7 @@ class _Run:
             if row.errors:  # refused by the database
                 self._reject(row.raw, row.errors)
         self._keep_preview([r for r in good if not r.errors])
-        return created, updated, self._last_line(batch, tally[0]), tally[0]
+        return created, updated
 
     def _bind(self, batch: list[Record], rows: list[Row], tally: list[int]) -> Iterator[Row]:
         """Bind the batch's records, rejecting the bad ones; yield (and keep) the good rows."""

@@ -100,6 +100,50 @@ def test_abort_mode_leaves_the_table_as_it_was(tmp_path):
     assert snapshot(Order) == before
 
 
+def test_abort_mode_refused_batch_names_the_rows_and_a_dry_run_writes_nothing(tmp_path):
+    customer = CustomerFactory()
+    taken = OrderFactory(customer=customer, reference=uuid.UUID(int=7))
+    before = snapshot(Order)
+    path = tmp_path / "o.csv"
+    write_orders(path, [customer.pk] * 12)
+    for dry_run in (True, False):
+        result = import_file(
+            model=Order, source=path, errors_path=tmp_path / "r.csv", chunk_size=5, dry_run=dry_run
+        )
+        assert (result.rows_read, result.created, result.rejected) == (12, 11, 1)
+        assert result.committed is False
+        assert read_rejects(tmp_path / "r.csv") == [
+            {
+                "line": "8",
+                "column": "reference",
+                "message": E.ALREADY_EXISTS.format(
+                    model="shop.Order", fields="reference", value=f'"{taken.reference}"'
+                ),
+                "row": f"{customer.pk},paid,7,2024-01-01T00:00:00+00:00,{7:032x}",
+            }
+        ]
+        assert snapshot(Order) == before
+    assert not connection.allow_thread_sharing
+
+
+def test_a_file_error_with_a_batch_in_flight_rolls_everything_back(tmp_path):
+    """A bad byte far into the file stops the import while the batch before it is written."""
+    customer = CustomerFactory()
+    before = snapshot(Order)
+    path = tmp_path / "o.csv"
+    write_orders(path, [customer.pk] * 5000)
+    with open(path, "ab") as handle:
+        handle.write(b"1,caf\xe9,1,2024-01-01T00:00:00+00:00,\n")
+    result = import_file(model=Order, source=path, errors_path=tmp_path / "r.csv", chunk_size=100)
+    assert result.stopped.startswith("line 5002 (byte offset ")
+    assert result.rows_read > 100 and result.committed is False
+    assert snapshot(Order) == before
+    assert not connection.allow_thread_sharing
+    with connection.cursor() as cursor:  # the connection is fine afterwards
+        cursor.execute("SELECT count(*) FROM shop_order")
+        assert cursor.fetchone() == (len(before),)
+
+
 def test_foreign_keys_are_deferred_again_afterwards(tmp_path):
     """The importer makes the table's foreign keys IMMEDIATE only for its own statements."""
     customer = CustomerFactory()
