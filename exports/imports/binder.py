@@ -190,11 +190,24 @@ def _reject_constant(name: str) -> None:
 
 def _parse_json(field: models.Field) -> Converter:
     decoder = getattr(field, "decoder", None) or json.JSONDecoder
-    decode = decoder(parse_constant=_reject_constant).decode
+    instance = decoder(parse_constant=_reject_constant)
+    decode = instance.decode
+    # json.JSONDecoder.decode is scan_once plus whitespace and "extra data" checks: text that
+    # starts with a value and ends with it needs neither; anything else goes through decode.
+    scan = instance.scan_once if decoder is json.JSONDecoder else None
 
     def parse(text: str) -> Any:
         try:
-            value = decode(text)
+            if scan is not None and text and not text[0].isspace():
+                try:
+                    value, end = scan(text, 0)
+                except StopIteration:
+                    value = decode(text)  # raises the error that names the position
+                else:
+                    if end != len(text):
+                        value = decode(text)
+            else:
+                value = decode(text)
         except ValueError as exc:
             raise BadValue(f"not valid JSON: {exc}") from None
         # A NUL can only come from the escape (strict JSON refuses the raw control character).
@@ -390,6 +403,12 @@ def null_value(field: models.Field) -> Any:
     return _NO_VALUE
 
 
+def _null_or_raise(null: Any) -> Any:
+    if null is _NO_VALUE:
+        raise BadValue(NOT_NULL)
+    return null
+
+
 def text_converter(field: models.Field, *, vendor: str) -> Converter:
     """Text (or None for NULL) to the value to store, raising BadValue."""
     parse = text_parser(field)
@@ -400,9 +419,7 @@ def text_converter(field: models.Field, *, vendor: str) -> Converter:
 
     def convert(text: str | None) -> Any:
         if text is None:
-            if null is _NO_VALUE:
-                raise BadValue(NOT_NULL)
-            return null
+            return _null_or_raise(null)
         if is_text:
             if not text and not blank_ok:
                 raise BadValue(NOT_BLANK)
@@ -413,7 +430,39 @@ def text_converter(field: models.Field, *, vendor: str) -> Converter:
             value = check(value)
         return value
 
-    return convert
+    if is_text:
+        if len(checks) == 1:
+            (check,) = checks
+
+            def convert_text(text: str | None) -> Any:
+                if text is None:
+                    return _null_or_raise(null)
+                if not text and not blank_ok:
+                    raise BadValue(NOT_BLANK)
+                return check(text)
+
+            return convert_text
+        return convert
+    if len(checks) > 1:
+        return convert
+    # The same steps without the loop, for a parsed value with at most one check (most fields):
+    # these run once per value of a file.
+    if not checks:
+
+        def convert_parsed(text: str | None) -> Any:
+            if text is None:
+                return _null_or_raise(null)
+            return parse(text)
+
+        return convert_parsed
+    (check,) = checks
+
+    def convert_checked(text: str | None) -> Any:
+        if text is None:
+            return _null_or_raise(null)
+        return check(parse(text))
+
+    return convert_checked
 
 
 _JSON_TYPES = {
@@ -479,6 +528,8 @@ class Binder:
         self.indexes = [t.index for t in plan.targets]
         self.converters = [make(t.value_field, vendor=vendor) for t in plan.targets]
         self.columns = list(zip(self.indexes, self.names, self.converters, strict=True))
+        # Every column of the file, in order (a JSON Lines record is put in header order).
+        self.in_order = self.indexes == list(range(plan.width))
         self.header_keys = None
 
     def set_header_keys(self, keys: list[str]) -> None:
@@ -498,6 +549,10 @@ class Binder:
         if not long_row:
             # The common case, a row that binds: one comprehension, no per-value try.
             try:
+                if self.in_order:
+                    return [
+                        convert(v) for convert, v in zip(self.converters, values, strict=True)
+                    ], []
                 return [convert(values[index]) for index, _name, convert in self.columns], []
             except BadValue:
                 pass  # bind it again below, value by value, to name every bad column

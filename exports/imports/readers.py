@@ -6,12 +6,15 @@ distinction between NULL (an empty, unquoted field) and the empty string (``""``
 they are, and never holds more than one record (capped by ``max_line``) in memory: a longer
 record is skipped to its end and reported as a row error.
 
-A physical line without a quote (the common case) is split with ``str.split``; only lines
-with quotes go through the slower quoted-field parser.
+A physical line without a quote (the common case) is split with ``str.split``. A line with an
+even number of quotes is split by the :mod:`csv` module (in C), then checked against the line
+(see :class:`_QuotedLineSplitter`); only what that cannot vouch for (a record that goes on
+past a line break, malformed quoting) goes through the quoted-field parser below.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from collections.abc import Iterator
@@ -111,6 +114,7 @@ def iter_csv_records(
     unquoted field, or text after a closing quote, makes the record a row error.
     """
     empty_is_null = null is None
+    split_quoted = _QuotedLineSplitter(delimiter, null)
     line_no = 0
     # A record whose quoted field runs over several lines, in progress:
     pieces: list[str] = []
@@ -150,6 +154,11 @@ def iter_csv_records(
                     row = [None if v == null else v for v in row]
                 yield Record(line_no, row, line)
                 continue
+            if not line.count('"') & 1:
+                row = split_quoted(line)
+                if row is not None:
+                    yield Record(line_no, row, line)
+                    continue
             start = line_no
             text, values, open_at = line, [], 0
         else:
@@ -178,6 +187,54 @@ def iter_csv_records(
             quotes, skipping, pieces, pieces_len = 1 + quotes, True, [], 0
     if pieces or skipping:
         raise ImportFileError(UNTERMINATED_QUOTE.format(line=start))
+
+
+class _QuotedLineSplitter:
+    """Split one physical line with quotes by :mod:`csv`, or return None when unsure.
+
+    :mod:`csv` cannot say which fields were quoted, so the line is walked once with the
+    values it returned: a field that starts with a quote spans its value, doubled quotes and
+    two more characters; any other field spans its value, which must hold no quote (``ab"c``
+    is refused here, where :mod:`csv` would take it as it is) and is NULL when it is the NULL
+    text. If the spans do not add up to the line, the slow parser decides.
+    """
+
+    def __init__(self, delimiter: str, null: str | None) -> None:
+        self.line: str | None = None
+        self.null_text = "" if null is None else null
+        self.reader = csv.reader(self, delimiter=delimiter, strict=True)
+
+    # The reader pulls its lines from here: one per call.
+    def __iter__(self) -> _QuotedLineSplitter:
+        return self
+
+    def __next__(self) -> str:
+        line = self.line
+        if line is None:
+            raise StopIteration
+        self.line = None
+        return line
+
+    def __call__(self, line: str) -> list | None:
+        self.line = line
+        try:
+            row = next(self.reader)
+        except (csv.Error, StopIteration):
+            self.line = None
+            return None
+        null_text = self.null_text
+        starts = line.startswith
+        pos = 0
+        for index, value in enumerate(row):
+            if starts('"', pos):
+                pos += len(value) + value.count('"') + 3
+            else:
+                if '"' in value:
+                    return None
+                if value == null_text:
+                    row[index] = None
+                pos += len(value) + 1
+        return row if pos == len(line) + 1 else None
 
 
 def parse_quoted_record(

@@ -1,0 +1,58 @@
+"""The binder's shortcuts give exactly what the plain path gives: values and messages."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from exports.imports.binder import BadValue, _reject_constant, text_converter
+from exportsite.shop.models import Order
+
+PLAIN = json.JSONDecoder(parse_constant=_reject_constant).decode
+
+
+def plain(text: str):
+    """What the converter must answer: json's own decode, or its error as the message."""
+    try:
+        return "ok", PLAIN(text)
+    except ValueError as exc:
+        return "error", f"not valid JSON: {exc}"
+
+
+def converted(text: str):
+    convert = text_converter(Order._meta.get_field("metadata"), vendor="sqlite")
+    try:
+        return "ok", convert(text)
+    except BadValue as exc:
+        return "error", str(exc)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": 1}',
+        ' {"a": 1}',
+        '{"a": 1} ',
+        '{"a": 1}x',
+        '{"a": 1',
+        "NaN",
+        "[1, -Infinity]",
+        "",
+        " ",
+        '"x"',
+        "1e400",
+        '{"a": "\\ud800"}',
+    ],
+)
+def test_json_values_and_messages(text):
+    assert converted(text) == plain(text)
+
+
+@settings(max_examples=1000)
+@given(st.text(alphabet=' {}[]":,0123456789.eE-+aNIfinty\\u', max_size=16))
+def test_json_agrees_with_json_decode(text):
+    assume("\\u0000" not in text)  # a NUL is refused on purpose: tested with the robustness cases
+    assert converted(text) == plain(text)
