@@ -409,8 +409,33 @@ def _null_or_raise(null: Any) -> Any:
     return null
 
 
-def text_converter(field: models.Field, *, vendor: str) -> Converter:
-    """Text (or None for NULL) to the value to store, raising BadValue."""
+def keeps_json_text(field: models.Field) -> bool:
+    """Whether a JSON value of ``field`` can be stored as the file's text (plain JSONField)."""
+    return (
+        isinstance(field, models.JSONField)
+        and field.encoder is None
+        and field.decoder in (None, json.JSONDecoder)
+    )
+
+
+def text_converter(field: models.Field, *, vendor: str, json_text: bool = False) -> Converter:
+    """Text (or None for NULL) to the value to store, raising BadValue.
+
+    With ``json_text`` a plain JSONField's value is checked as JSON and then kept as the
+    file's text, for PostgreSQL's COPY to parse: no second serialisation, and numbers keep
+    every digit (json.loads would make 0.10000000000000000555 the float 0.1).
+    """
+    convert = _text_converter(field, vendor=vendor)
+    if not (json_text and keeps_json_text(field)):
+        return convert
+
+    def keep_text(text: str | None) -> str | None:
+        return None if convert(text) is None else text
+
+    return keep_text
+
+
+def _text_converter(field: models.Field, *, vendor: str) -> Converter:
     parse = text_parser(field)
     checks = value_checks(field, vendor=vendor)
     null = null_value(field)
@@ -518,15 +543,22 @@ def json_converter(field: models.Field, *, vendor: str) -> Converter:
 class Binder:
     """Turns records into lists of typed values (one per plan target), or row errors."""
 
-    def __init__(self, plan: Plan, *, jsonl: bool, max_field: int, using: str) -> None:
+    def __init__(
+        self, plan: Plan, *, jsonl: bool, max_field: int, using: str, json_text: bool = False
+    ) -> None:
         vendor = connections[using].vendor
-        make = json_converter if jsonl else text_converter
         self.plan = plan
         self.jsonl = jsonl
         self.max_field = max_field
         self.names = [t.name for t in plan.targets]
         self.indexes = [t.index for t in plan.targets]
-        self.converters = [make(t.value_field, vendor=vendor) for t in plan.targets]
+        if jsonl:
+            self.converters = [json_converter(t.value_field, vendor=vendor) for t in plan.targets]
+        else:
+            self.converters = [
+                text_converter(t.value_field, vendor=vendor, json_text=json_text)
+                for t in plan.targets
+            ]
         self.columns = list(zip(self.indexes, self.names, self.converters, strict=True))
         # Every column of the file, in order (a JSON Lines record is put in header order).
         self.in_order = self.indexes == list(range(plan.width))

@@ -26,6 +26,7 @@ from django.db.models.base import ModelState
 from django.db.models.expressions import BaseExpression
 from django.utils import timezone
 
+from .binder import keeps_json_text
 from .errors import DATABASE_REJECTED, RowError
 from .integrity import NATIVE_TYPES, Row
 from .plan import Plan
@@ -43,7 +44,7 @@ _COPY_AS_IS = NATIVE_TYPES | {
 
 
 class Loader:
-    def __init__(self, plan: Plan, *, using: str) -> None:
+    def __init__(self, plan: Plan, *, using: str, json_text: bool = False) -> None:
         self.plan = plan
         self.using = using
         self.connection = connections[using]
@@ -67,6 +68,9 @@ class Loader:
             f.name for f in self.fields if f.attname not in key and f.attname != pk
         ]
         self._foreign_keys: str | None = None
+        #: Whether plain JSONFields arrive as their checked text (see Binder): only where
+        #: every write is a COPY, which takes the text as it is.
+        self.json_text = json_text and self.can_stream
 
     # Row values in the order of ``self.fields``.
 
@@ -214,9 +218,12 @@ class Loader:
         """
         from psycopg import sql
 
+        from_file = len(self.fields) - len(self.defaults)
         prepared = [
             (index, prepare)
-            for index, prepare in enumerate(self._copy_preparer(f) for f in self.fields)
+            for index, prepare in enumerate(
+                self._copy_preparer(f, from_file=i < from_file) for i, f in enumerate(self.fields)
+            )
             if prepare is not None
         ]
         statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
@@ -246,7 +253,7 @@ class Loader:
                 write_row(out)
         return count
 
-    def _copy_preparer(self, field: models.Field):
+    def _copy_preparer(self, field: models.Field, *, from_file: bool):
         internal = field.get_internal_type()
         if internal in _COPY_AS_IS or (field.is_relation and not hasattr(field, "from_db_value")):
             if field.is_relation:
@@ -255,6 +262,8 @@ class Loader:
                     return lambda v: target.get_db_prep_save(v, self.connection)
             return None
         if internal == "JSONField":
+            if from_file and self.json_text and keeps_json_text(field):
+                return None  # the binder kept the file's text
             encoder = getattr(field, "encoder", None)
             return lambda v: json.dumps(v, cls=encoder)
         return lambda v: field.get_db_prep_save(v, self.connection)

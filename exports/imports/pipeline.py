@@ -206,7 +206,14 @@ def import_file(
             max_columns=limits.max_columns,
         )
         result.columns = [t.name for t in plan.targets]
-        binder = Binder(plan, jsonl=format == "jsonl", max_field=limits.max_field, using=using)
+        loader = Loader(plan, using=using, json_text=format != "jsonl")
+        binder = Binder(
+            plan,
+            jsonl=format == "jsonl",
+            max_field=limits.max_field,
+            using=using,
+            json_text=loader.json_text,
+        )
         if format == "jsonl":
             binder.set_header_keys(names)
             records = _chain_first(header, records)
@@ -218,7 +225,7 @@ def import_file(
         run = _Run(
             plan=plan,
             binder=binder,
-            loader=Loader(plan, using=using),
+            loader=loader,
             rejects=rejects,
             result=result,
             using=using,

@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from exports.imports import errors as E
 from exports.imports import import_file
+from exports.stream import prepare_export
 from exportsite.shop.models import Order
 from tests.factories import CustomerFactory, OrderFactory
 
@@ -21,6 +22,7 @@ from .conftest import read_rejects, snapshot
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
+FIELDS = [f.attname for f in Order._meta.concrete_fields]
 HEADER = "customer_id,status,total_cents,created_at,reference\n"
 
 
@@ -158,3 +160,29 @@ def test_foreign_keys_are_deferred_again_afterwards(tmp_path):
         saved = True
     assert saved
     assert not Order.objects.exists()
+
+
+def test_json_numbers_keep_every_digit(tmp_path):
+    """COPY takes the file's checked JSON text: no round trip through Python floats."""
+    order = OrderFactory()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE shop_order SET metadata = %s::jsonb WHERE id = %s",
+            [
+                '{"x": 0.1000000000000000055511151231257827, "n": 123456789012345678901234567890}',
+                order.pk,
+            ],
+        )
+    stored = "SELECT metadata::text FROM shop_order ORDER BY id"
+    with connection.cursor() as cursor:
+        cursor.execute(stored)
+        before = cursor.fetchall()
+    path = tmp_path / "o.csv"
+    path.write_bytes(b"".join(prepare_export(queryset=Order.objects.all(), fields=FIELDS)))
+    Order.objects.all().delete()
+    result = import_file(model=Order, source=path, errors_path=tmp_path / "r.csv")
+    assert result.complete and result.created == 1
+    with connection.cursor() as cursor:
+        cursor.execute(stored)
+        assert cursor.fetchall() == before
+    assert Order.objects.get().metadata["x"] == 0.1  # Django reads it back as a float
