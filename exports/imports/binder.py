@@ -14,6 +14,7 @@ import base64
 import binascii
 import datetime as dt
 import json
+import re
 import uuid
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
@@ -426,6 +427,17 @@ def text_converter(field: models.Field, *, vendor: str, json_text: bool = False)
     every digit (json.loads would make 0.10000000000000000555 the float 0.1).
     """
     convert = _text_converter(field, vendor=vendor)
+    plain_decimal = _plain_decimal(field, vendor=vendor)
+    if plain_decimal is not None:
+        checked = convert
+
+        def convert(text: str | None) -> Any:
+            # Digits that fit max_digits and decimal_places as they are: the checks would
+            # pass and change nothing. Anything else (exponents, signs, spaces) is checked.
+            if text is not None and plain_decimal(text):
+                return Decimal(text)
+            return checked(text)
+
     if not (json_text and keeps_json_text(field)):
         return convert
 
@@ -433,6 +445,20 @@ def text_converter(field: models.Field, *, vendor: str, json_text: bool = False)
         return None if convert(text) is None else text
 
     return keep_text
+
+
+def _plain_decimal(field: models.Field, *, vendor: str) -> Callable[[str], Any] | None:
+    """For a DecimalField with no rule but its digits: a match for text that obeys them."""
+    if not isinstance(field, models.DecimalField) or field.choices:
+        return None
+    if len(value_checks(field, vendor=vendor)) != 1:  # the digits check, and nothing else
+        return None
+    places = field.decimal_places or 0
+    whole = (field.max_digits or 0) - places
+    if field.max_digits is None or whole < 1:
+        return None
+    fraction = rf"(?:\.\d{{1,{places}}})?" if places else ""
+    return re.compile(rf"-?\d{{1,{whole}}}{fraction}").fullmatch
 
 
 def _text_converter(field: models.Field, *, vendor: str) -> Converter:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from exports.imports.binder import BadValue, _reject_constant, text_converter
+from exports.imports.binder import BadValue, _reject_constant, _text_converter, text_converter
 from exportsite.shop.models import Order
 
 PLAIN = json.JSONDecoder(parse_constant=_reject_constant).decode
@@ -56,3 +56,19 @@ def test_json_values_and_messages(text):
 def test_json_agrees_with_json_decode(text):
     assume("\\u0000" not in text)  # a NUL is refused on purpose: tested with the robustness cases
     assert converted(text) == plain(text)
+
+
+def outcome(convert, text):
+    try:
+        value = convert(text)
+    except BadValue as exc:
+        return "error", str(exc)
+    return "ok", value, str(value)  # str: Decimal("1.50") == Decimal("1.5"), but not as text
+
+
+@settings(max_examples=2000)
+@given(st.text(alphabet="0123456789.-+eE ", max_size=9))
+def test_plain_decimals_shortcut_agrees_with_the_checks(text):
+    field = Order._meta.get_field("discount")  # max_digits=5, decimal_places=2
+    checked = _text_converter(field, vendor="sqlite")
+    assert outcome(text_converter(field, vendor="sqlite"), text) == outcome(checked, text)
