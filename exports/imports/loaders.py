@@ -15,8 +15,9 @@ batch is retried row by row, each in a savepoint, so the row at fault is named.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from django.core.management.color import no_style
@@ -68,6 +69,7 @@ class Loader:
             f.name for f in self.fields if f.attname not in key and f.attname != pk
         ]
         self._foreign_keys: str | None = None
+        self._immediate = False
         #: Whether plain JSONFields arrive as their checked text (see Binder): only where
         #: every write is a COPY, which takes the text as it is.
         self.json_text = json_text and self.can_stream
@@ -177,25 +179,53 @@ class Loader:
             and not any(t.lookup is not None for t in self.plan.targets)
         )
 
-    def stream(self, rows: Iterable[Row]) -> int:
+    def stream(self, rows: Iterable[Row], *, reset_sequence: bool = True) -> int:
         """COPY ``rows`` as they come, leaving the unique and foreign-key checks to PostgreSQL.
 
-        The rows are bound while PostgreSQL inserts the ones before them (psycopg's queued
-        writer sends from a thread), so the database's work overlaps Python's instead of
-        following it. The foreign keys of the table are made IMMEDIATE for the statement,
-        so a missing key fails it here rather than at COMMIT. On a DatabaseError the caller
-        rolls back to its savepoint and checks the rows itself to say which ones are wrong.
-        Returns how many rows were written.
+        The rows are bound while PostgreSQL inserts the ones before them (psycopg sends as
+        its buffer fills), so the database's work overlaps Python's instead of following
+        it. The foreign keys of the table are made IMMEDIATE for the statement (unless the
+        caller holds :meth:`immediate_foreign_keys` around many), so a missing key fails it
+        here rather than at COMMIT. On a DatabaseError the caller rolls back to its
+        savepoint and checks the rows itself to say which ones are wrong. Returns how many
+        rows were written. A caller writing many batches in one transaction may pass
+        ``reset_sequence=False`` and call :meth:`reset_sequence` once at the end.
+        """
+        with contextlib.ExitStack() as stack:
+            if not self._immediate:
+                stack.enter_context(self.immediate_foreign_keys())
+            count = self._copy(rows)
+        if reset_sequence:
+            self._after_write()
+        return count
+
+    def reset_sequence(self) -> None:
+        self._after_write()
+
+    @contextlib.contextmanager
+    def immediate_foreign_keys(self) -> Iterator[None]:
+        """Make the table's deferred foreign keys IMMEDIATE inside, and DEFERRED again after.
+
+        Only inside a transaction (SET CONSTRAINTS lasts until its end). Each SET costs a
+        few milliseconds, so a caller writing many batches in one transaction holds this
+        around all of them.
         """
         constraints = self._deferred_foreign_keys()
+        if not constraints or self._immediate:
+            yield
+            return
         with self.connection.cursor() as cursor:
-            if constraints:
-                cursor.execute(f"SET CONSTRAINTS {constraints} IMMEDIATE")
-            count = self._copy(rows)
-            if constraints:
+            cursor.execute(f"SET CONSTRAINTS {constraints} IMMEDIATE")
+        self._immediate = True
+        try:
+            yield
+        finally:
+            self._immediate = False
+            with (
+                contextlib.suppress(DatabaseError),  # an aborted transaction rolls back anyway
+                self.connection.cursor() as cursor,
+            ):
                 cursor.execute(f"SET CONSTRAINTS {constraints} DEFERRED")
-        self._after_write()
-        return count
 
     def _deferred_foreign_keys(self) -> str:
         """The table's deferred foreign-key constraints, quoted and joined (cached)."""

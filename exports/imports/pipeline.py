@@ -406,7 +406,10 @@ class _Run:
         pending: tuple[Future, Any, list[Row]] | None = None
         connection.inc_thread_sharing()
         try:
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="exports-copy") as pool:
+            with (
+                self.loader.immediate_foreign_keys(),
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="exports-copy") as pool,
+            ):
                 try:
                     while True:
                         batch = self._next_batch(records)
@@ -419,9 +422,11 @@ class _Run:
                             self._settle(*pending)
                             pending = None
                         if batch is None:
+                            self.loader.reset_sequence()  # once, after the last COPY
                             return
                         savepoint = transaction.savepoint(using=self.using)
-                        pending = (pool.submit(self.loader.stream, rows), savepoint, rows)
+                        copy = pool.submit(self.loader.stream, rows, reset_sequence=False)
+                        pending = (copy, savepoint, rows)
                 except ImportFileError:
                     if pending is not None:
                         self._settle(*pending)

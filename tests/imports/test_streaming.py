@@ -186,3 +186,18 @@ def test_json_numbers_keep_every_digit(tmp_path):
         cursor.execute(stored)
         assert cursor.fetchall() == before
     assert Order.objects.get().metadata["x"] == 0.1  # Django reads it back as a float
+
+
+@pytest.mark.parametrize("on_error", ["abort", "skip"])
+def test_the_id_sequence_moves_past_imported_ids(tmp_path, on_error):
+    customer = CustomerFactory()
+    path = tmp_path / "o.csv"
+    with open(path, "w") as handle:
+        handle.write("id," + HEADER)
+        for n in range(1, 11):
+            handle.write(f"{n * 10},{customer.pk},paid,{n},2024-01-01T00:00:00+00:00,{n:032x}\n")
+    result = import_file(
+        model=Order, source=path, errors_path=tmp_path / "r.csv", chunk_size=3, on_error=on_error
+    )
+    assert result.complete and result.created == 10
+    assert OrderFactory(customer=customer).pk == 101  # not 1: the sequence was moved on
