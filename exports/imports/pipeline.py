@@ -14,8 +14,10 @@ iterator; a batch of ``chunk_size`` rows is the most it holds. Transactions:
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -178,7 +180,10 @@ def import_file(
                     mode=mode,
                 )
     started = time.monotonic()
-    with open_source(source, encoding=encoding, format_name=format) as opened:
+    with (
+        fewer_collections(),
+        open_source(source, encoding=encoding, format_name=format) as opened,
+    ):
         result.source = opened.name
         texts = iter_text(opened.iter_bytes(), encoding=encoding)
         if format == "jsonl":
@@ -256,6 +261,37 @@ def import_file(
         result.seconds,
     )
     return result
+
+
+# The cyclic garbage collector's first-generation threshold while imports run. An import
+# allocates a few container objects per value and keeps a batch of them alive, so at
+# Python's default (700) the collector walks the live batch every few rows: a sixth of the
+# time of a million-row import. Reference counting still frees every row as usual; only
+# the search for cycles runs less often.
+GC_THRESHOLD = 20_000
+_gc_lock = threading.Lock()
+_gc_users = 0
+_gc_saved: tuple[int, int, int] | None = None
+
+
+@contextlib.contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Raise gc's first threshold to GC_THRESHOLD while at least one import runs."""
+    global _gc_users, _gc_saved
+    with _gc_lock:
+        if _gc_users == 0:
+            _gc_saved = gc.get_threshold()
+            if _gc_saved[0] and _gc_saved[0] < GC_THRESHOLD:  # 0: the caller disabled it
+                gc.set_threshold(GC_THRESHOLD, *_gc_saved[1:])
+        _gc_users += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_users -= 1
+            if _gc_users == 0 and _gc_saved is not None:
+                gc.set_threshold(*_gc_saved)
+                _gc_saved = None
 
 
 def _check_options(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gc
 import tracemalloc
 
 import pytest
@@ -14,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from exports.imports import ImportFileError, import_file
 from exports.imports import checkpoint as checkpoints
 from exports.imports import errors as E
+from exports.imports.pipeline import GC_THRESHOLD, fewer_collections
 from exportsite.shop.models import Customer, Order
 from tests.factories import CustomerFactory
 
@@ -277,3 +279,21 @@ def test_jsonl_typed_values(tmp_path):
     ]
     assert messages[2][0] == "3" and messages[2][2].startswith("keys differ from the first line's")
     assert messages[3][0] == "4" and messages[3][2].startswith("not valid JSON: ")
+
+
+def test_fewer_gc_passes_while_imports_run_and_restored_after(tmp_path):
+    saved = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        with fewer_collections():
+            assert gc.get_threshold() == (GC_THRESHOLD, 10, 10)
+            with fewer_collections():  # a second import at the same time
+                assert gc.get_threshold()[0] == GC_THRESHOLD
+            assert gc.get_threshold()[0] == GC_THRESHOLD  # the first is still running
+        assert gc.get_threshold() == (700, 10, 10)
+        path = tmp_path / "c.csv"
+        write_customers(path, 3)
+        assert import_file(model=Customer, source=path, errors_path=tmp_path / "r.csv").complete
+        assert gc.get_threshold() == (700, 10, 10)
+    finally:
+        gc.set_threshold(*saved)
