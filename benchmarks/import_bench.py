@@ -147,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     backends = []
     if args.database_url:
+        ensure_database(args.database_url)
         backends.append(("postgresql", args.database_url))
     if args.sqlite_path:
         backends.append(("sqlite", f"sqlite:///{args.sqlite_path}"))
@@ -186,6 +187,20 @@ def parse_args(argv):
     args.sizes = [int(s) for s in args.sizes.split(",") if s]
     args.skip = set(filter(None, args.skip.split(",")))
     return args
+
+
+def ensure_database(url: str) -> None:
+    """Create the PostgreSQL database named by ``url`` when it does not exist yet."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def manage(url: str, *args: str, quiet: bool = True) -> None:
