@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from functools import cached_property
 from typing import Any
 
 from django.core.management.color import no_style
@@ -169,15 +170,34 @@ class Loader:
     def _can_copy(self) -> bool:
         return not any(isinstance(f.get_default(), BaseExpression) for f in self.defaults)
 
-    @property
+    @cached_property
     def can_stream(self) -> bool:
-        """Whether :meth:`stream` can write this plan (create mode, PostgreSQL, COPY)."""
+        """Whether :meth:`stream` can write this plan (create mode, PostgreSQL, COPY).
+
+        Only when the table itself enforces every check :meth:`stream` leaves to it: a
+        unique constraint or index for each unique set in the file, a foreign-key constraint
+        for each foreign key (``db_constraint=False``, an unmanaged table, a migration not
+        applied: then the rows are checked here first, as on SQLite).
+        """
         return (
             self.plan.mode == "create"
             and self.connection.vendor == "postgresql"
             and self._can_copy()
             and not any(t.lookup is not None for t in self.plan.targets)
+            and self._table_enforces_keys()
         )
+
+    def _table_enforces_keys(self) -> bool:
+        with self.connection.cursor() as cursor:
+            constraints = self.connection.introspection.get_constraints(
+                cursor, self.model._meta.db_table
+            ).values()
+        unique = [set(c["columns"]) for c in constraints if c["unique"]]
+        foreign = {tuple(c["columns"]) for c in constraints if c["foreign_key"]}
+        for fields, _positions, _column in self.plan.file_unique_sets:
+            if {f.column for f in fields} not in unique:
+                return False
+        return all((t.field.column,) in foreign for t in self.plan.targets if t.field.is_relation)
 
     def stream(self, rows: Iterable[Row], *, reset_sequence: bool = True) -> int:
         """COPY ``rows`` as they come, leaving the unique and foreign-key checks to PostgreSQL.

@@ -201,3 +201,34 @@ def test_the_id_sequence_moves_past_imported_ids(tmp_path, on_error):
     )
     assert result.complete and result.created == 10
     assert OrderFactory(customer=customer).pk == 101  # not 1: the sequence was moved on
+
+
+def drop_constraint(kind: str, column: str) -> None:
+    """Drop shop_order's constraint of ``kind`` ('f' or 'u') on ``column`` (this test only)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.conname FROM pg_constraint c JOIN pg_attribute a"
+            " ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)"
+            " WHERE c.conrelid = 'shop_order'::regclass AND c.contype = %s AND a.attname = %s",
+            [kind, column],
+        )
+        (name,) = cursor.fetchone()
+        cursor.execute(f'ALTER TABLE shop_order DROP CONSTRAINT "{name}"')
+
+
+@pytest.mark.django_db(transaction=False)  # the DDL below is rolled back with the test
+@pytest.mark.parametrize(
+    ("kind", "column"), [("f", "customer_id"), ("u", "reference")], ids=["fk", "unique"]
+)
+def test_keys_the_table_does_not_enforce_are_checked_here(tmp_path, kind, column):
+    drop_constraint(kind, column)  # first: an insert leaves trigger events that block DDL
+    customer = CustomerFactory()
+    if kind == "u":
+        OrderFactory(customer=customer, reference=uuid.UUID(int=2))
+    before = snapshot(Order)
+    path = tmp_path / "o.csv"
+    write_orders(path, [customer.pk, 999_999 if kind == "f" else customer.pk, customer.pk])
+    result = import_file(model=Order, source=path, errors_path=tmp_path / "r.csv")
+    assert [(r["line"], r["column"]) for r in read_rejects(tmp_path / "r.csv")] == [("3", column)]
+    assert (result.rejected, result.committed) == (1, False)
+    assert snapshot(Order) == before
