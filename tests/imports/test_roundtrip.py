@@ -199,3 +199,29 @@ def test_round_trip_property(fmt, names, orders, tmp_path):
         )
         round_trip(fmt, tmp_path)
         transaction.set_rollback(True)
+
+
+@pytest.mark.parametrize("on_error", ["abort", "skip"])
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_upsert_restores_every_value(fmt, on_error, tricky_rows, tmp_path):
+    """Upsert by reference over changed and deleted rows brings back every value exactly."""
+    before = snapshot(Order)
+    data = export_bytes(Order, fmt)
+    Order.objects.filter(pk__in=[row[0] for row in before[::3]]).delete()
+    Order.objects.update(
+        note="changed", metadata={"changed": True}, discount=None, shipped_on=dt.date(2000, 1, 1)
+    )
+    result = import_file(
+        model=Order,
+        source=io.BytesIO(data),
+        format=fmt,
+        mode="upsert",
+        key=["reference"],
+        errors_path=tmp_path / "rejects.csv",
+        chunk_size=7,
+        on_error=on_error,
+    )
+    assert result.complete, (result.stopped, result.first_errors)
+    deleted = len(before[::3])
+    assert (result.created, result.updated) == (deleted, len(before) - deleted)
+    assert snapshot(Order) == before
