@@ -232,3 +232,22 @@ def test_keys_the_table_does_not_enforce_are_checked_here(tmp_path, kind, column
     assert [(r["line"], r["column"]) for r in read_rejects(tmp_path / "r.csv")] == [("3", column)]
     assert (result.rejected, result.committed) == (1, False)
     assert snapshot(Order) == before
+
+
+def test_upsert_in_skip_mode_across_real_commits(tmp_path):
+    """Each batch commits, which drops the temporary table; the next batch makes it again."""
+    customer = CustomerFactory()
+    OrderFactory(customer=customer, reference=uuid.UUID(int=2), total_cents=-1)
+    path = tmp_path / "o.csv"
+    write_orders(path, [customer.pk] * 7)  # references 1 to 7, total_cents 1 to 7
+    result = import_file(
+        model=Order,
+        source=path,
+        errors_path=tmp_path / "r.csv",
+        mode="upsert",
+        key=["reference"],
+        on_error="skip",
+        chunk_size=3,
+    )
+    assert (result.created, result.updated, result.rejected) == (6, 1, 0)
+    assert sorted(Order.objects.values_list("total_cents", flat=True)) == list(range(1, 8))
