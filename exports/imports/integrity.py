@@ -135,7 +135,13 @@ NATIVE_TYPES = frozenset(
 def _native(field: models.Field) -> bool:
     if field.is_relation:
         field = field.target_field
-    return field.get_internal_type() in NATIVE_TYPES and not hasattr(field, "from_db_value")
+    # Django's own field classes only: a subclass may prepare its values (lower-case an
+    # email, say) in get_prep_value, which the ORM applies and a raw query would not.
+    return (
+        field.get_internal_type() in NATIVE_TYPES
+        and type(field).__module__.startswith("django.db.models.")
+        and not hasattr(field, "from_db_value")
+    )
 
 
 def select_in(

@@ -123,7 +123,7 @@ class Loader:
                 result = self._write(rows)
         except DatabaseError:
             return self._write_one_by_one(rows)
-        self._after_write()
+        self.reset_sequence()
         return result
 
     def _write(self, rows: list[Row]) -> tuple[int, int]:
@@ -194,10 +194,10 @@ class Loader:
                 continue
             created += c
             updated += u
-        self._after_write()
+        self.reset_sequence()
         return created, updated
 
-    def _after_write(self) -> None:
+    def reset_sequence(self) -> None:
         if self.pk_in_file and self.connection.vendor == "postgresql":
             # Explicit keys leave the sequence behind; as loaddata does, move it on.
             statements = self.connection.ops.sequence_reset_sql(no_style(), [self.model])
@@ -254,11 +254,8 @@ class Loader:
                 stack.enter_context(self.immediate_foreign_keys())
             count = self._copy(rows)
         if reset_sequence:
-            self._after_write()
+            self.reset_sequence()
         return count
-
-    def reset_sequence(self) -> None:
-        self._after_write()
 
     @contextlib.contextmanager
     def immediate_foreign_keys(self) -> Iterator[None]:

@@ -72,3 +72,19 @@ def test_plain_decimals_shortcut_agrees_with_the_checks(text):
     field = Order._meta.get_field("discount")  # max_digits=5, decimal_places=2
     checked = _text_converter(field, vendor="sqlite")
     assert outcome(text_converter(field, vendor="sqlite"), text) == outcome(checked, text)
+
+
+def test_raw_key_lookups_only_for_djangos_own_fields():
+    """A field subclass may prepare lookup values itself: its lookups go through the ORM."""
+    from django.db import models
+
+    from exports.imports.integrity import _native
+    from exportsite.shop.models import Customer
+
+    class LowerEmailField(models.EmailField):
+        def get_prep_value(self, value):
+            return super().get_prep_value(value).lower()
+
+    assert _native(Customer._meta.get_field("email"))
+    assert _native(Order._meta.get_field("customer"))  # its target, the AutoField
+    assert not _native(LowerEmailField())
