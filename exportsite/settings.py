@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "exports",
     "exportsite.shop",
+    "exportsite.shapes",  # models with unusual key and column shapes, for the tests
 ]
 
 MIDDLEWARE = [
