@@ -21,6 +21,7 @@ from .errors import (
     ALREADY_EXISTS,
     DOES_NOT_EXIST,
     DUPLICATE_IN_FILE,
+    KEY_IS_NULL,
     RELATED_MISMATCH,
     UNKNOWN_RELATED,
     RowError,
@@ -275,17 +276,21 @@ def check_existing_for_create(plan: Plan, rows: list[Row], *, using: str) -> Non
 def match_keys(plan: Plan, rows: list[Row], *, using: str) -> int:
     """For update and upsert: set ``row.pk`` of rows whose key exists; return how many do.
 
-    In update mode a key that does not exist is an error.
+    In update mode a key that does not exist is an error; in both a key with a NULL is one
+    (NULL equals nothing: it would update no row, and insert a new one at each upsert).
     """
     positions = [_position(plan, f) for f in plan.key]
     live = [r for r in rows if not r.errors]
     keys = {key_of(r, positions) for r in live}
-    found = existing(plan.model, plan.key, keys, using=using)
+    found = existing(plan.model, plan.key, {k for k in keys if None not in k}, using=using)
     column = plan.targets[positions[0]].name
     count = 0
     for row in live:
         key = key_of(row, positions)
-        if key in found:
+        if None in key:
+            message = KEY_IS_NULL.format(fields=_fields_label(plan.key))
+            row.errors.append(RowError(row.line, column, message))
+        elif key in found:
             row.pk = found[key]
             count += 1
         elif plan.mode == "update":

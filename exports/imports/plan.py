@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from django.db import models
-from django.db.models.fields import NOT_PROVIDED
+from django.db.models.fields import NOT_PROVIDED, AutoFieldMixin
 
 from .errors import (
     DUPLICATE_COLUMNS,
@@ -117,14 +117,28 @@ def _concrete(opts, name: str) -> models.Field:
 
 
 def is_required(field: models.Field) -> bool:
-    """True when a new row cannot be made without a value from the file."""
-    if field.null or field.has_default() or field.primary_key:
+    """True when a new row cannot be made without a value from the file.
+
+    A value comes from elsewhere only for a generated column (the database computes it, and
+    it is never a column of the file), a nullable field, a default (Python's or the
+    database's), an auto field's sequence, or ``auto_now``. A primary key with none of these
+    (``IntegerField(primary_key=True)``) is required even when blank: Django's implicit
+    empty-string default would give every row the same key.
+    """
+    if getattr(field, "generated", False) or field.null or field.has_default():
         return False
     if getattr(field, "db_default", NOT_PROVIDED) is not NOT_PROVIDED:
         return False
-    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+    if is_auto(field) or getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
         return False
+    if field.primary_key:
+        return True
     return not (field.empty_strings_allowed and field.blank)
+
+
+def is_auto(field: models.Field) -> bool:
+    """Whether the database numbers ``field`` (AutoField, BigAutoField, SmallAutoField)."""
+    return isinstance(field, AutoFieldMixin)
 
 
 def unique_sets(model: type[models.Model]) -> list[tuple[models.Field, ...]]:
@@ -213,10 +227,12 @@ def build_plan(
             raise ImportFileError(KEY_NOT_IN_FILE.format(field=field.name))
     defaults: tuple[models.Field, ...] = ()
     if mode != "update":
+        # A key with a default (a UUID's uuid4) is made here like any other default; only
+        # the database numbers an auto field.
         defaults = tuple(
             f
             for f in opts.concrete_fields
-            if f.attname not in in_file and not f.primary_key and not getattr(f, "generated", False)
+            if f.attname not in in_file and not is_auto(f) and not getattr(f, "generated", False)
         )
     return Plan(
         model=model,

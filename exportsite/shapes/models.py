@@ -46,7 +46,7 @@ class Reading(models.Model):
     at = models.DateTimeField(null=True, blank=True)
     clock = models.TimeField(null=True, blank=True)
     took = models.DurationField(null=True, blank=True)
-    ref = models.UUIDField(null=True, blank=True)
+    ref = models.UUIDField(null=True, blank=True, unique=True)
     data = models.JSONField(null=True, blank=True)
     blob = models.BinaryField(null=True, blank=True)
     label = models.CharField(max_length=20, null=True, blank=True)
