@@ -15,12 +15,18 @@ class ManualKey(models.Model):
     id = models.IntegerField(primary_key=True)
     name = models.CharField(max_length=50)
 
+    def __str__(self) -> str:
+        return self.name
+
 
 class UuidKey(models.Model):
     """A primary key with a Python default: a file may leave it out."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4)
     name = models.CharField(max_length=50)
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Reading(models.Model):
@@ -49,6 +55,10 @@ class Reading(models.Model):
     ref = models.UUIDField(null=True, blank=True, unique=True)
     data = models.JSONField(null=True, blank=True)
     blob = models.BinaryField(null=True, blank=True)
-    label = models.CharField(max_length=20, null=True, blank=True)
+    # NULL and "" both allowed: the CSV dialect keeps them apart.
+    label = models.CharField(max_length=20, null=True, blank=True)  # noqa: DJ001
     note = models.TextField(blank=True)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL)
+
+    def __str__(self) -> str:
+        return self.code
