@@ -7,10 +7,12 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from django.db import connection, models
 from django.db.models import Q
 
 from exports.errors import ExportError
-from exports.filters import build_q, parse_filter, split_filter
+from exports.filters import build_q, filter_value, parse_filter, split_filter
+from exports.parsing import ParseError
 from exportsite.shop.models import Order
 from tests.factories import CustomerFactory, OrderFactory
 
@@ -186,3 +188,236 @@ def test_naive_datetimes_are_read_in_the_current_time_zone(settings):
     _, typed = parse_filter(Order, "created_at__gte", "2024-07-01T12:00")
 
     assert typed == dt.datetime(2024, 7, 1, 10, 0, tzinfo=dt.UTC)
+
+
+# Values that parse but that the column cannot hold or compare (checked before any query) ---
+
+
+def test_integers_beyond_the_column_are_refused_in_lists_too():
+    with pytest.raises(ExportError) as excinfo:
+        parse_filter(Order, "total_cents__in", "1,99999999999999999999999")
+
+    assert excinfo.value.args == (
+        'Bad filter "total_cents__in=1,99999999999999999999999": "99999999999999999999999" is '
+        "out of range for this field (-9223372036854775808 to 9223372036854775807).",
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("0001-01-01T00:00:00+14:00", "0001-01-01T00:00:00+14:00"),
+        ("9999-12-31T23:59:59-14:00", "9999-12-31T23:59:59-14:00"),
+    ],
+)
+def test_datetimes_that_overflow_in_utc_are_refused(value, shown):
+    with pytest.raises(ExportError) as excinfo:
+        parse_filter(Order, "created_at__gte", value)
+
+    assert excinfo.value.args == (
+        f'Bad filter "created_at__gte={shown}": "{shown}" is out of range once converted to UTC.',
+    )
+
+
+def test_naive_datetimes_that_overflow_in_the_current_time_zone_are_refused(settings):
+    settings.TIME_ZONE = "America/New_York"
+
+    with pytest.raises(ExportError) as excinfo:
+        parse_filter(Order, "created_at__lt", "9999-12-31T23:00")
+
+    assert excinfo.value.args == (
+        'Bad filter "created_at__lt=9999-12-31T23:00": "9999-12-31T23:00" is out of range once '
+        "converted to UTC.",
+    )
+
+
+@pytest.mark.parametrize(
+    ("lookup", "value", "shown"),
+    [
+        ("note", "a\x00b", "a\\x00b"),
+        ("note__contains", "\x00", "\\x00"),
+        ("status__in", "paid,\x00", "paid,\\x00"),
+        ("id", "1\x00", "1\\x00"),
+        ("shipped_on__isnull", "\x00", "\\x00"),
+    ],
+)
+def test_nul_characters_are_refused_in_every_value(lookup, value, shown):
+    with pytest.raises(ExportError) as excinfo:
+        parse_filter(Order, lookup, value)
+
+    assert excinfo.value.args == (
+        f'Bad filter "{lookup}={shown}": the value contains a NUL character (\\x00), which '
+        "the database cannot store or compare.",
+    )
+
+
+def test_lone_surrogates_are_refused():
+    # What an undecodable byte on a command line becomes (surrogateescape).
+    with pytest.raises(ExportError) as excinfo:
+        parse_filter(Order, "note", "caf\udce9")
+
+    assert excinfo.value.args == (
+        'Bad filter "note=caf\\udce9": the value is not valid Unicode text.',
+    )
+
+
+def test_in_lists_are_capped():
+    value = ",".join(["1"] * 1001)
+
+    with pytest.raises(ExportError) as excinfo:
+        parse_filter(Order, "id__in", value)
+
+    message = excinfo.value.args[0]
+    assert message.endswith('…": a list takes at most 1000 values.')
+    assert parse_filter(Order, "id__in", ",".join(["1"] * 1000))[1] == [1] * 1000
+
+
+@pytest.mark.parametrize(
+    ("lookup", "value", "message"),
+    [
+        (
+            "discount__lt",
+            "1000",
+            '"1000" does not fit this field (at most 3 digits before the decimal point and 2 '
+            "after)",
+        ),
+        (
+            "discount",
+            "1.234",
+            '"1.234" does not fit this field (at most 3 digits before the decimal point and 2 '
+            "after)",
+        ),
+        (
+            "discount",
+            "1E+999999",
+            '"1E+999999" does not fit this field (at most 3 digits before the decimal point and '
+            "2 after)",
+        ),
+        ("metadata", "{", '"{" is not JSON'),
+        ("metadata", "NaN", '"NaN" is not JSON'),
+        (
+            "metadata",
+            '{"a": "\\u0000"}',
+            '"{"a": "\\u0000"}" holds a NUL character (\\x00), which the database cannot store '
+            "or compare",
+        ),
+    ],
+)
+def test_values_the_column_cannot_hold(lookup, value, message):
+    with pytest.raises(ExportError) as excinfo:
+        parse_filter(Order, lookup, value)
+
+    assert excinfo.value.args == (f'Bad filter "{lookup}={value}": {message}.',)
+
+
+@pytest.mark.parametrize(
+    ("lookup", "value", "expected"),
+    [
+        ("discount__lt", "999.99", Decimal("999.99")),
+        ("discount", "-1.500", Decimal("-1.500")),
+        ("discount", "0E+5", Decimal("0E+5")),
+        ("total_cents__gte", "-9223372036854775808", -(2**63)),
+        ("created_at__gte", "0001-01-01T00:00:00+00:00", dt.datetime(1, 1, 1, tzinfo=dt.UTC)),
+        ("metadata", '{"a": [1, "x"]}', {"a": [1, "x"]}),
+        ("metadata", "null", None),
+    ],
+)
+def test_values_at_the_edges_are_accepted(lookup, value, expected):
+    assert parse_filter(Order, lookup, value) == (lookup, expected)
+
+
+def test_json_fields_take_only_exact_and_isnull():
+    with pytest.raises(ExportError) as excinfo:
+        parse_filter(Order, "metadata__contains", "x")
+
+    assert excinfo.value.args == (
+        'Bad filter "metadata__contains=x": a JSON field takes only the lookups exact and isnull.',
+    )
+
+
+INTEGER_RANGES = {
+    # field class: (SQLite, PostgreSQL)
+    models.SmallIntegerField: ((-(2**63), 2**63 - 1), (-32768, 32767)),
+    models.IntegerField: ((-(2**63), 2**63 - 1), (-(2**31), 2**31 - 1)),
+    models.BigIntegerField: ((-(2**63), 2**63 - 1), (-(2**63), 2**63 - 1)),
+    models.PositiveSmallIntegerField: ((0, 2**63 - 1), (0, 32767)),
+    models.PositiveIntegerField: ((0, 2**63 - 1), (0, 2**31 - 1)),
+    models.PositiveBigIntegerField: ((0, 2**63 - 1), (0, 2**63 - 1)),
+}
+
+
+@pytest.mark.parametrize("field_class", INTEGER_RANGES, ids=lambda cls: cls.__name__)
+def test_integer_ranges_follow_the_field_type_and_the_database(field_class):
+    field = field_class()
+    low, high = INTEGER_RANGES[field_class][connection.vendor == "postgresql"]
+
+    assert filter_value(field, "exact", str(low), connection=connection) == low
+    assert filter_value(field, "exact", str(high), connection=connection) == high
+    for bad in (low - 1, high + 1):
+        with pytest.raises(ParseError) as excinfo:
+            filter_value(field, "exact", str(bad), connection=connection)
+        assert str(excinfo.value) == (f'"{bad}" is out of range for this field ({low} to {high})')
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "-Infinity", "1e400"])
+def test_floats_must_be_finite(text):
+    with pytest.raises(ParseError) as excinfo:
+        filter_value(models.FloatField(), "lt", text, connection=connection)
+
+    assert str(excinfo.value) == f'"{text}" is not a finite number'
+
+
+def test_times_with_an_offset_are_refused():
+    with pytest.raises(ParseError) as excinfo:
+        filter_value(models.TimeField(), "exact", "12:00+02:00", connection=connection)
+
+    assert str(excinfo.value) == '"12:00+02:00" has a UTC offset; times are compared without one'
+
+
+def test_durations_beyond_64_bit_microseconds_are_refused():
+    field = models.DurationField()
+    assert filter_value(field, "gt", "P106751991D", connection=connection) == dt.timedelta(
+        106751991
+    )
+
+    with pytest.raises(ParseError) as excinfo:
+        filter_value(field, "gt", "P106751992D", connection=connection)
+
+    assert (
+        str(excinfo.value)
+        == '"P106751992D" is out of range for a duration (within ±106751991 days)'
+    )
+
+
+def test_datetimes_without_time_zones(settings):
+    settings.USE_TZ = False
+
+    _, typed = parse_filter(Order, "created_at__gte", "2024-01-31T13:45:00+01:00")
+    assert typed == dt.datetime(2024, 1, 31, 12, 45)
+    with pytest.raises(ExportError) as excinfo:
+        parse_filter(Order, "created_at__gte", "0001-01-01T00:00:00+14:00")
+    assert excinfo.value.args == (
+        'Bad filter "created_at__gte=0001-01-01T00:00:00+14:00": "0001-01-01T00:00:00+14:00" is '
+        "out of range once converted to UTC.",
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("lookup", "value", "expected"),
+    [
+        ("total_cents__in", "1,9223372036854775807,-9223372036854775808", []),
+        ("total_cents__lt", "9223372036854775807", [1, 2, 3]),
+        ("created_at__gte", "0001-01-01T00:00:00+00:00", [1, 2, 3]),
+        ("created_at__lt", "9999-12-31T23:59:59.999999+00:00", [1, 2, 3]),
+        ("discount__lt", "999.99", [1, 3]),
+        ("discount__gt", "-999.99", [1, 3]),
+        ("shipped_on__lt", "9999-12-31", []),
+        ("note__contains", "é", []),
+    ],
+)
+def test_accepted_edge_values_run_as_queries(orders, lookup, value, expected):
+    """What the checks let through, the database compares (on SQLite and PostgreSQL)."""
+    q = build_q(Order, [(lookup, value)])
+
+    assert list(Order.objects.filter(q).values_list("id", flat=True)) == expected
