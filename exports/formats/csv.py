@@ -79,6 +79,9 @@ class CSVWriter(Writer):
             if to_text is str:
                 return lambda values: ["" if v is None else quote(v) for v in values]
             return lambda values: ["" if v is None else quote(to_text(v)) for v in values]
+        if kind is Kind.BINARY and self.delimiter in SAFE_DELIMITERS:
+            # The base64 of b"" is "": written "", as the empty string is, to stay apart from NULL.
+            return lambda values: ["" if v is None else (to_text(v) or '""') for v in values]
         if self.delimiter not in SAFE_DELIMITERS:
             # Canonical text of other kinds may hold this delimiter: quote where needed.
             quote = self._quote

@@ -461,15 +461,31 @@ def _plain_decimal(field: models.Field, *, vendor: str) -> Callable[[str], Any] 
     return re.compile(rf"-?\d{{1,{whole}}}{fraction}").fullmatch
 
 
+def empty_is_null(field: models.Field) -> bool:
+    """Whether an empty field means NULL for ``field`` even when quoted (``""``).
+
+    True for the types that have no empty value (numbers, dates, times, booleans, UUIDs,
+    JSON...): files written with every field quoted (pandas' ``QUOTE_ALL``, many spreadsheet
+    and ETL exports) spell each missing value ``""``. Text (and binary: ``""`` is ``b""``)
+    keeps the dialect's distinction between NULL and the empty string.
+    """
+    target = field
+    while target.is_relation:
+        target = target.target_field
+    return not target.empty_strings_allowed
+
+
 def _text_converter(field: models.Field, *, vendor: str) -> Converter:
     parse = text_parser(field)
     checks = value_checks(field, vendor=vendor)
     null = null_value(field)
     blank_ok = field.blank or field.is_relation
     is_text = parse is None
+    # `not text` costs what `text is None` does; "" then goes on only where it is a value.
+    empty_null = empty_is_null(field)
 
     def convert(text: str | None) -> Any:
-        if text is None:
+        if not text and (text is None or empty_null):
             return _null_or_raise(null)
         if is_text:
             if not text and not blank_ok:
@@ -501,7 +517,7 @@ def _text_converter(field: models.Field, *, vendor: str) -> Converter:
     if not checks:
 
         def convert_parsed(text: str | None) -> Any:
-            if text is None:
+            if not text and (text is None or empty_null):
                 return _null_or_raise(null)
             return parse(text)
 
@@ -509,7 +525,7 @@ def _text_converter(field: models.Field, *, vendor: str) -> Converter:
     (check,) = checks
 
     def convert_checked(text: str | None) -> Any:
-        if text is None:
+        if not text and (text is None or empty_null):
             return _null_or_raise(null)
         return check(parse(text))
 

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from exports.imports import errors as E
 from exports.imports.binder import BadValue, _reject_constant, _text_converter, text_converter
 from exportsite.shop.models import Order
 
@@ -15,7 +16,13 @@ PLAIN = json.JSONDecoder(parse_constant=_reject_constant).decode
 
 
 def plain(text: str):
-    """What the converter must answer: json's own decode, or its error as the message."""
+    """What the converter must answer: json's own decode, or its error as the message.
+
+    An empty field is NULL for JSON, which has no empty value (quoted or not: files written
+    with every field quoted spell a missing value ""); metadata cannot be NULL.
+    """
+    if text == "":
+        return "error", E.NOT_NULL
     try:
         return "ok", PLAIN(text)
     except ValueError as exc:
