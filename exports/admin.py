@@ -21,9 +21,16 @@ from collections.abc import Callable, Sequence
 
 from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR, IncorrectLookupParameters
-from django.contrib.admin.views.main import ERROR_FLAG, PAGE_VAR
+from django.contrib.admin.views.main import (
+    ERROR_FLAG,
+    IS_FACETS_VAR,
+    ORDER_VAR,
+    PAGE_VAR,
+    SEARCH_VAR,
+    TO_FIELD_VAR,
+)
 from django.core.exceptions import PermissionDenied
-from django.db import models
+from django.db import connections, models, router
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -31,6 +38,7 @@ from django.urls import path, reverse
 from . import conf, formats, registry
 from .columns import parse_field_list
 from .errors import ExportError
+from .filters import BAD_VALUE, Unrepresentable, check_text, filter_value, shown, split_lookup
 from .http import open_log, stream_response
 from .models import ExportLog
 from .parsing import ParseError, parse_bool
@@ -43,8 +51,12 @@ BOM_PARAM = "_export_bom"
 EXPORT_PARAMS = (FORMAT_PARAM, FIELDS_PARAM, BOM_PARAM)
 # Changelist parameters that do not select rows.
 NOT_FILTERS = (PAGE_VAR, ERROR_FLAG, "all")
+# Changelist parameters that select rows but are not field lookups.
+NOT_LOOKUPS = frozenset({SEARCH_VAR, ORDER_VAR, TO_FIELD_VAR, IS_POPUP_VAR, IS_FACETS_VAR})
 
 NOT_EXPORTABLE = "{label} is not declared exportable (see exports.registry.register)."
+FORMAT_NOT_OFFERED = 'Format "{name}" is not offered for {label} here; choose one of: {choices}.'
+BAD_PARAMETER = 'Bad parameter "{text}": {problem}.'
 
 
 def export_action(format: str = "csv") -> Callable:  # noqa: A002
@@ -128,9 +140,10 @@ class ExportAdminMixin:
         cl = (context or {}).get("cl")
         if cl is not None and registry.get(self.model) and self.has_export_permission(request):
             base = self.export_url()
-            context["export_count"] = cl.result_count
+            context["export_count"] = self._export_count(request, cl)
             # The changelist's own parameters (filters, search, ordering); never primary keys.
-            context["export_all_url"] = base + cl.get_query_string({FORMAT_PARAM: "csv"})
+            fmt = self.export_formats[0]
+            context["export_all_url"] = base + cl.get_query_string({FORMAT_PARAM: fmt})
             context["export_choose_url"] = base + cl.get_query_string()
         return response
 
@@ -148,6 +161,10 @@ class ExportAdminMixin:
             changelist_query.pop(key, None)
         request.GET = changelist_query
         try:
+            check_changelist_query(self.model, changelist_query)
+        except ExportError as exc:
+            return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
+        try:
             cl = self.get_changelist_instance(request)
         except IncorrectLookupParameters as exc:
             message = f"Bad changelist parameters: {exc or request.GET.urlencode()}"
@@ -156,6 +173,7 @@ class ExportAdminMixin:
             return self._export_form(request, entry, cl)
         try:
             fields, fmt, bom = _export_options(options, entry)
+            self._check_format(entry, fmt)
             return self.export_queryset(
                 request,
                 cl.get_queryset(request),
@@ -173,7 +191,7 @@ class ExportAdminMixin:
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": f"Export {self.model._meta.verbose_name_plural}",
-            "count": cl.result_count,
+            "count": self._export_count(request, cl),
             "changelist_params": [
                 (key, value) for key, values in request.GET.lists() for value in values
             ],
@@ -202,17 +220,25 @@ class ExportAdminMixin:
         bom: bool | None = None,
         filters: Sequence[tuple[str, str]] = (),
     ) -> HttpResponse | None:
-        """Stream ``queryset`` (never evaluated here) with the declared fields."""
+        """Stream ``queryset`` (never evaluated here) with the declared fields.
+
+        Every export of this admin (actions, "Export all", the picker) ends here: the format
+        must be one of :attr:`export_formats`, and the rows are those the declaration's
+        ``queryset`` hook leaves to this request (on top of :meth:`get_queryset`).
+        """
         try:
             entry = self._exportable()
+            self._check_format(entry, format)
             export = prepare_download(
-                queryset,
+                entry.restrict(request, queryset),
                 entry,
                 fields=fields or entry.fields,
                 format=format,
                 bom=conf.get("HTTP_BOM") if bom is None else bom,
             )
         except ExportError as exc:
+            if source == ExportLog.Source.ADMIN_CHANGELIST:
+                raise  # export_view answers 400 (a view returning None would be a 500)
             self.message_user(request, str(exc), messages.ERROR)
             return None
         log = open_log(
@@ -223,6 +249,48 @@ class ExportAdminMixin:
             query_string=request.META.get("QUERY_STRING", ""),
         )
         return stream_response(request, export, log=log)
+
+    def _check_format(self, entry: registry.Exportable, fmt: str) -> None:
+        if fmt.lower() not in self.export_formats:
+            raise ExportError(
+                FORMAT_NOT_OFFERED.format(
+                    name=fmt, label=entry.label, choices=", ".join(self.export_formats)
+                )
+            )
+
+    def _export_count(self, request: HttpRequest, cl) -> int:
+        """Rows an export of this changelist gives: the declaration's hook may leave fewer."""
+        entry = registry.get(self.model)
+        if entry is None or entry.queryset is None:
+            return cl.result_count
+        return entry.restrict(request, cl.queryset).count()
+
+
+def check_changelist_query(model: type[models.Model], query) -> None:
+    """Refuse changelist values the database cannot hold or compare (ExportError).
+
+    NUL (or a lone surrogate) in any parameter, search and ordering included; and, for
+    parameters that are field lookups this app reads, values out of the column's range. A
+    value this app's parser does not read is left to the changelist, which has its own rules.
+    """
+    connection = connections[router.db_for_read(model)]
+    for key, values in query.lists():
+        for value in values:
+            text = f"{key}={value}"
+            try:
+                check_text(value)
+            except Unrepresentable as exc:
+                template = BAD_PARAMETER if key in NOT_LOOKUPS else BAD_VALUE
+                raise ExportError(template.format(text=shown(text), problem=exc)) from None
+            if key in NOT_LOOKUPS:
+                continue
+            try:
+                field, name = split_lookup(model, key, text)
+                filter_value(field, name, value, connection=connection)
+            except Unrepresentable as exc:
+                raise ExportError(BAD_VALUE.format(text=shown(text), problem=exc)) from None
+            except (ExportError, ValueError):
+                continue
 
 
 def _export_options(

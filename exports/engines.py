@@ -5,35 +5,43 @@
   (outside a transaction Django declares it WITH HOLD and PostgreSQL materialises the whole
   result first). On SQLite it is an open cursor read with ``fetchmany``.
 - ``keyset``: ``pk > last ORDER BY pk LIMIT n`` (never OFFSET), one short query per batch and no
-  long-lived cursor: for SQLite (writers are not blocked between batches) and for PostgreSQL
-  behind pgbouncer in transaction mode (``DISABLE_SERVER_SIDE_CURSORS``). Other orderings page
-  on the whole ordering key, ``(a, pk) > (last_a, last_pk)``, when every ordering field is a
-  non-nullable column (NULLs have no place in such a comparison).
+  long-lived cursor or transaction: for SQLite (writers are not blocked between batches) and for
+  PostgreSQL behind pgbouncer in transaction mode (``DISABLE_SERVER_SIDE_CURSORS``). Other
+  orderings page on the whole ordering key, ``(a, pk) > (last_a, last_pk)``, each item in its own
+  direction, on field paths, annotations and expressions alike (see :func:`keyset_keys`). NULLs
+  are compared where the database sorts them (``IS NULL`` branches in the predicate), so
+  nullable orderings page too.
 - ``copy``: PostgreSQL's ``COPY (<the compiled queryset>) TO STDOUT (FORMAT csv)``, with every
   column wrapped in the SQL that prints its canonical text form, so the server writes the CSV.
   CSV and TSV only, and only for column kinds whose canonical form SQL can print.
 - ``auto``: ``copy`` where it applies, else ``cursor`` on PostgreSQL (``keyset`` when server-side
   cursors are disabled: without them Django's iterator would fetch the whole result into
-  client memory, so an ordering keyset cannot page is refused there), ``keyset`` on other
-  databases when ordering by the primary key, else ``cursor``.
+  client memory, so an ordering keyset cannot page is refused there). On other databases
+  ``keyset`` whenever it can page the ordering, else ``cursor``; but on SQLite an export paced
+  by a client (``client_paced``: a download) is refused instead of served by ``cursor``,
+  because an open cursor keeps a read lock that, in SQLite's default rollback-journal mode,
+  makes every write fail ("database is locked") for as long as the client stalls. For the
+  same reason a client-paced export on SQLite refuses an explicit ``cursor``.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from itertools import islice
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, models, transaction
-from django.db.models import F, Func, Q, TextField
+from django.db.models import F, Func, TextField
 from django.db.models.functions import Cast
 
-from .columns import Column, resolve_path
+from .columns import Column
 from .errors import ExportError
 from .formats import Writer
-from .textforms import Kind, kind_of, uses_tz
+from .keyset import iter_keyset_batches as iter_keyset_batches  # the stream calls it here
+from .keyset import keyset_keys
+from .textforms import FORMULA_SQL, JSON_FORMULA_SQL, Kind, kind_of, uses_tz
 
 ENGINES = ("auto", "cursor", "keyset", "copy")
 
@@ -49,21 +57,30 @@ COPY_DELIMITER = (
     "use --engine cursor or keyset."
 )
 KEYSET_ORDER = (
-    "The keyset engine pages on the ordering, which must be non-nullable fields, so it cannot "
-    "order by {ordering}; use --engine cursor."
+    "The keyset engine cannot page on the ordering {ordering} (random order, an aggregate, or "
+    "a relation sorted by its model's Meta.ordering); use --engine cursor."
 )
 NO_STREAMING_ENGINE = (
     "Server-side cursors are disabled for database {using!r} and the keyset engine cannot "
-    "order by {ordering} (nullable fields or expressions), so no engine can stream this "
-    "export; order by non-nullable fields or the primary key."
+    "page on the ordering {ordering} (random order, an aggregate, or a relation sorted by its "
+    "model's Meta.ordering), so no engine can stream this export; order by fields or the "
+    "primary key."
+)
+NO_LOCK_FREE_ENGINE = (
+    "This export cannot be ordered by {ordering} on {vendor}: only the keyset engine reads "
+    "without holding a lock while the client downloads, and it cannot page on that ordering "
+    "(random order, an aggregate, or a relation sorted by its model's Meta.ordering); order "
+    "by fields or the primary key."
+)
+CURSOR_HOLDS_LOCK = (
+    "The cursor engine keeps a read lock on {vendor} for the whole transfer, which blocks every "
+    "write while a client downloads slowly; downloads use the keyset engine (engine auto or "
+    "keyset)."
 )
 
 # Text-like internal types whose PostgreSQL text output equals Python's str() of the value.
 _COPY_TEXT_TYPES = frozenset(
     {"CharField", "TextField", "SlugField", "EmailField", "URLField", "FilePathField"}
-)
-_FORMULA_SQL = (
-    "CASE WHEN left({0}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') THEN '''' || {0} ELSE {0} END"
 )
 
 
@@ -85,6 +102,8 @@ class SQLTemplate(Func):
 def _copy_template(column: Column, escape_formulas: bool) -> str | None:
     """The SQL printing ``column`` in canonical text, or None where SQL cannot match Python."""
     kind = kind_of(column.field)
+    if kind is Kind.JSON and escape_formulas:
+        return JSON_FORMULA_SQL
     if kind in (Kind.INTEGER, Kind.DECIMAL, Kind.UUID, Kind.JSON):
         return "({0})::text"
     if kind is Kind.TEXT:
@@ -93,7 +112,7 @@ def _copy_template(column: Column, escape_formulas: bool) -> str | None:
             target = target.target_field
         if target.get_internal_type() not in _COPY_TEXT_TYPES:
             return None
-        return _FORMULA_SQL if escape_formulas else "{0}"
+        return FORMULA_SQL if escape_formulas else "{0}"
     if kind is Kind.BOOLEAN:
         return "CASE WHEN {0} THEN 'true' WHEN NOT {0} THEN 'false' END"
     if kind is Kind.DATE:
@@ -120,52 +139,11 @@ def copy_unsupported_reason(columns: Sequence[Column], writer: Writer, vendor: s
     return None
 
 
-def is_pk_ordering(model: type[models.Model], ordering: Sequence[str]) -> bool:
+def is_pk_ordering(model: type[models.Model], ordering: Sequence[Any]) -> bool:
     if len(ordering) != 1 or not isinstance(ordering[0], str):
         return False
     name = ordering[0].lstrip("-")
     return name in ("pk", model._meta.pk.name, model._meta.pk.attname)
-
-
-def keyset_keys(
-    model: type[models.Model], ordering: Sequence[Any]
-) -> list[tuple[str, bool]] | None:
-    """``(path, descending)`` pairs to page on, or None when keyset paging cannot follow it.
-
-    Every item must be a field path (no expressions, no ``?``) through non-nullable fields,
-    and the primary key must come last (``normalise_ordering`` appends it).
-    """
-    pk = model._meta.pk
-    keys: list[tuple[str, bool]] = []
-    for item in ordering:
-        if not isinstance(item, str) or item == "?":
-            return None
-        path = item.removeprefix("-")
-        if path in ("pk", pk.name):
-            path = pk.attname
-        if not _non_nullable_path(model, path):
-            return None
-        keys.append((path, item.startswith("-")))
-    if not keys or keys[-1][0] != pk.attname:
-        return None
-    return keys
-
-
-def _non_nullable_path(model: type[models.Model], path: str) -> bool:
-    current = model
-    parts = path.split("__")
-    for index, part in enumerate(parts):
-        try:
-            field = resolve_path(current, part)
-        except ExportError:
-            return False
-        if field.null:
-            return False
-        if index < len(parts) - 1:
-            if not field.is_relation:
-                return False
-            current = field.related_model
-    return True
 
 
 def choose_engine(
@@ -175,25 +153,33 @@ def choose_engine(
     model: type[models.Model],
     columns: Sequence[Column],
     writer: Writer,
-    ordering: Sequence[str],
+    ordering: Sequence[Any],
+    annotations: Mapping[str, Any] | None = None,
+    client_paced: bool = False,
 ) -> str:
-    """Resolve ``requested`` (one of :data:`ENGINES`) to a concrete engine, or raise ExportError."""
+    """Resolve ``requested`` (one of :data:`ENGINES`) to a concrete engine, or raise ExportError.
+
+    ``client_paced``: the transfer goes as fast as a client reads it (a download), so on SQLite
+    no engine that holds a read lock between batches may serve it (module docstring).
+    """
     if requested not in ENGINES:
         raise ExportError(UNKNOWN_ENGINE.format(name=requested, choices=", ".join(ENGINES)))
     connection = connections[using]
     vendor = connection.vendor
-    pk_order = is_pk_ordering(model, ordering)
-    keyset_ok = keyset_keys(model, ordering) is not None
+    keys = keyset_keys(model, ordering, annotations=annotations)
+    shown = ", ".join(map(str, ordering))
     if requested == "copy":
         reason = copy_unsupported_reason(columns, writer, vendor)
         if reason:
             raise ExportError(reason)
         return "copy"
     if requested == "keyset":
-        if not keyset_ok:
-            raise ExportError(KEYSET_ORDER.format(ordering=", ".join(map(str, ordering))))
+        if keys is None:
+            raise ExportError(KEYSET_ORDER.format(ordering=shown))
         return "keyset"
     if requested == "cursor":
+        if client_paced and vendor == "sqlite":
+            raise ExportError(CURSOR_HOLDS_LOCK.format(vendor=connection.display_name))
         return "cursor"
     # auto
     if vendor == "postgresql":
@@ -201,12 +187,16 @@ def choose_engine(
             return "copy"
         if not connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS"):
             return "cursor"
-        if not keyset_ok:
-            raise ExportError(
-                NO_STREAMING_ENGINE.format(using=using, ordering=", ".join(map(str, ordering)))
-            )
+        if keys is None:
+            raise ExportError(NO_STREAMING_ENGINE.format(using=using, ordering=shown))
         return "keyset"
-    return "keyset" if pk_order else "cursor"
+    if keys is not None:
+        return "keyset"
+    if client_paced and vendor == "sqlite":
+        raise ExportError(
+            NO_LOCK_FREE_ENGINE.format(ordering=shown, vendor=connection.display_name)
+        )
+    return "cursor"
 
 
 def python_expressions(columns: Sequence[Column], vendor: str) -> list[Any]:
@@ -232,66 +222,6 @@ def iter_cursor_batches(
         with contextlib.closing(rows):
             while batch := list(islice(rows, chunk_size)):
                 yield batch
-
-
-def iter_keyset_batches(
-    queryset: models.QuerySet,
-    exprs: Sequence[Any],
-    *,
-    chunk_size: int,
-    limit: int | None,
-    keys: Sequence[tuple[str, bool]],
-) -> Iterator[list[tuple]]:
-    """Page on the ordering key (``keyset_keys``): one query per batch, stopping at the first
-    empty batch, so the number of queries is ``ceil(rows / chunk_size) + 1``.
-    """
-    connection = connections[queryset.db]
-    width = len(keys)
-    qs = queryset.values_list(*exprs, *(F(path) for path, _ in keys)).order_by(
-        *(f"-{path}" if desc else path for path, desc in keys)
-    )
-    remaining = limit
-    last: tuple | None = None
-    while remaining is None or remaining > 0:
-        size = chunk_size if remaining is None else min(chunk_size, remaining)
-        page = qs if last is None else qs.filter(_after(keys, last))
-        logged = connection.queries_log[-1] if connection.queries_log else None
-        rows = list(page[:size])
-        _forget_page_query(connection, logged)
-        if not rows:
-            return
-        last = rows[-1][-width:]
-        if remaining is not None:
-            remaining -= len(rows)
-        yield [row[:-width] for row in rows]
-
-
-def _after(keys: Sequence[tuple[str, bool]], last: tuple) -> Q:
-    """Rows strictly after ``last`` in the ordering: a row-value comparison spelled with Q."""
-    if len(keys) == 1:
-        path, desc = keys[0]
-        return Q(**{f"{path}__{'lt' if desc else 'gt'}": last[0]})
-    condition = Q()
-    equal: dict[str, Any] = {}
-    for (path, desc), value in zip(keys, last, strict=True):
-        condition |= Q(**equal, **{f"{path}__{'lt' if desc else 'gt'}": value})
-        equal[f"{path}__exact"] = value
-    return condition
-
-
-def _forget_page_query(connection: Any, previous: dict | None) -> None:
-    """Drop the page query just logged when only ``DEBUG = True`` logged it.
-
-    With DEBUG on, Django keeps the SQL of up to 9,000 queries: one entry (a few KB with a
-    join) per page would make memory grow with the table. Whoever captures queries on purpose
-    (``assertNumQueries``, ``CaptureQueriesContext``) sets ``force_debug_cursor`` and keeps
-    every entry; entries logged by others are never touched.
-    """
-    if connection.force_debug_cursor or not connection.queries_logged:
-        return
-    log = connection.queries_log
-    if log and log[-1] is not previous:
-        log.pop()
 
 
 def iter_copy_chunks(

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db import connections, models
 
-from . import conf, engines
+from . import conf, engines, keyset
 from .columns import Column, resolve_columns, resolve_path
 from .errors import ExportError
 from .formats import Writer, get_writer_class
@@ -112,12 +112,13 @@ class Export:
             return
         exprs = engines.python_expressions(self.columns, connections[self.queryset.db].vendor)
         if self.engine == "keyset":
+            query = self.queryset.query
             batches = engines.iter_keyset_batches(
                 self.queryset,
                 exprs,
                 chunk_size=self.chunk_size,
                 limit=self.limit,
-                keys=engines.keyset_keys(self.model, self.queryset.query.order_by),
+                keys=keyset.keyset_keys(self.model, query.order_by, annotations=query.annotations),
             )
         else:
             batches = engines.iter_cursor_batches(
@@ -132,7 +133,9 @@ def normalise_ordering(queryset: models.QuerySet, order_by: Sequence[str] | None
     """The ordering to use: ``order_by``, else the queryset's, else the model's, then the pk.
 
     The primary key is appended as a tie-breaker unless already there, so output is
-    deterministic; field names in ``order_by`` are checked like field paths.
+    deterministic, and whatever follows it is dropped (the admin's changelist asks for
+    ``pk, -pk``; nothing sorts after a unique key); field names in ``order_by`` are checked
+    like field paths.
     """
     model = queryset.model
     if order_by:
@@ -142,8 +145,10 @@ def normalise_ordering(queryset: models.QuerySet, order_by: Sequence[str] | None
     else:
         ordering = list(queryset.query.order_by) or list(model._meta.ordering) or []
     pk_names = {"pk", model._meta.pk.name, model._meta.pk.attname}
-    if not any(isinstance(o, str) and o.lstrip("-") in pk_names for o in ordering):
-        ordering.append("pk")
+    for index, item in enumerate(ordering):
+        if isinstance(item, str) and item.lstrip("-") in pk_names:
+            return ordering[: index + 1]
+    ordering.append("pk")
     return ordering
 
 
@@ -161,8 +166,14 @@ def prepare_export(
     escape_formulas: bool = False,
     limit: int | None = None,
     order_by: Sequence[str] | None = None,
+    client_paced: bool = False,
 ) -> Export:
-    """Check the request and return an :class:`Export`; raises ExportError before any query."""
+    """Check the request and return an :class:`Export`; raises ExportError before any query.
+
+    ``client_paced=True`` says that a client sets the pace (a download it may stall): on
+    SQLite the engine must then hold no lock between batches (see :mod:`exports.engines`).
+    A file or a pipe the caller writes itself keeps the default.
+    """
     model = queryset.model
     chunk_size = conf.get("CHUNK_SIZE") if chunk_size is None else chunk_size
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
@@ -188,6 +199,8 @@ def prepare_export(
         columns=columns,
         writer=writer,
         ordering=ordering,
+        annotations=queryset.query.annotations,
+        client_paced=client_paced,
     )
     return Export(
         queryset=queryset,

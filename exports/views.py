@@ -3,7 +3,8 @@
 Every check that can fail is made before the first byte: anonymous users go to the admin
 login, users who are not active staff or lack the model's ``view`` and ``export`` permissions
 get 403, an undeclared model or an unknown format 404, an undeclared field or filter (or a
-value its field cannot parse) 400 naming it. Then the export streams (see :mod:`exports.http`).
+value its field cannot parse or its column cannot hold) 400 naming it. Then the rows the
+declaration's ``queryset`` hook leaves to the request stream (see :mod:`exports.http`).
 """
 
 from __future__ import annotations
@@ -103,12 +104,14 @@ def declared_model(app_label: str, model_name: str) -> registry.Exportable:
 def prepare_download(
     queryset: models.QuerySet, entry: registry.Exportable, *, fields: Sequence[str], **options
 ) -> Export:
-    """The HTTP flavour of :func:`prepare_export`: declared labels, formulas neutralised."""
+    """The HTTP flavour of :func:`prepare_export`: declared labels, formulas neutralised, and
+    paced by a client (so no engine holding SQLite's read lock between batches)."""
     return prepare_export(
         queryset=queryset,
         fields=fields,
         labels=entry.labels,
         escape_formulas=conf.get("HTTP_ESCAPE_FORMULAS"),
+        client_paced=True,
         **options,
     )
 
@@ -127,7 +130,8 @@ def download(request: HttpRequest, app_label: str, model_name: str, format: str)
         raise Http404(UNKNOWN_FORMAT.format(name=format, choices=", ".join(formats.names())))
     try:
         params = parse_query(request.GET, entry)
-        queryset = model._default_manager.filter(build_q(model, params.filters))
+        rows = entry.restrict(request, model._default_manager.all())
+        queryset = rows.filter(build_q(model, params.filters, using=rows.db))
         export = prepare_download(
             queryset, entry, fields=params.fields, format=format.lower(), bom=params.bom
         )

@@ -6,6 +6,8 @@ import math
 
 import pytest
 from django.db import connection, models, transaction
+from django.db.models import Count, F
+from django.db.models.functions import Lower
 from psycopg.pq import TransactionStatus
 
 from exports import engines
@@ -13,7 +15,7 @@ from exports.columns import Column, resolve_columns
 from exports.errors import ExportError
 from exports.formats import get_writer_class
 from exports.stream import prepare_export
-from exportsite.shop.models import Order
+from exportsite.shop.models import Customer, Order
 from tests.exporting import (
     DATA,
     ENGINES,
@@ -106,7 +108,16 @@ def test_limit_zero(engine):
 # Choosing the engine ------------------------------------------------------------------------
 
 
-def choose(requested, *, fields=("id",), fmt="csv", ordering=("pk",), delimiter=None):
+def choose(
+    requested,
+    *,
+    fields=("id",),
+    fmt="csv",
+    ordering=("pk",),
+    delimiter=None,
+    annotations=None,
+    client_paced=False,
+):
     columns = resolve_columns(Order, list(fields))
     writer = get_writer_class(fmt)(columns, vendor=connection.vendor, delimiter=delimiter)
     return engines.choose_engine(
@@ -116,6 +127,8 @@ def choose(requested, *, fields=("id",), fmt="csv", ordering=("pk",), delimiter=
         columns=columns,
         writer=writer,
         ordering=list(ordering),
+        annotations=annotations,
+        client_paced=client_paced,
     )
 
 
@@ -130,24 +143,38 @@ def test_unknown_engine():
 
 @pytest.mark.parametrize(
     "ordering",
-    [("shipped_on", "pk"), ("customer__email", "-discount", "pk"), ("?",), ("status",)],
-    ids=["nullable", "nullable-second", "random", "no-pk-last"],
+    [("?",), ("status",), ("status", "?", "pk"), ("customer", "pk"), ("orders_seen", "pk")],
+    ids=["random", "no-pk-last", "random-inside", "related-meta-ordering", "aggregate"],
 )
-def test_keyset_refuses_orderings_it_cannot_page_on(ordering):
+def test_keyset_refuses_orderings_it_cannot_page_on(ordering, monkeypatch):
+    # Customer's Meta.ordering is the pk, which keyset follows; a name ordering it cannot.
+    monkeypatch.setattr(Customer._meta, "ordering", ["name"])
+    annotations = Order.objects.annotate(orders_seen=Count("customer__orders")).query.annotations
+
     with pytest.raises(ExportError) as excinfo:
-        choose("keyset", ordering=ordering)
+        choose("keyset", ordering=ordering, annotations=annotations)
 
     assert excinfo.value.args == (
-        "The keyset engine pages on the ordering, which must be non-nullable fields, so it "
-        f"cannot order by {', '.join(ordering)}; use --engine cursor.",
+        f"The keyset engine cannot page on the ordering {', '.join(ordering)} (random order, "
+        "an aggregate, or a relation sorted by its model's Meta.ordering); use --engine cursor.",
     )
 
 
 @pytest.mark.parametrize(
     "ordering",
-    [("status", "pk"), ("-total_cents", "-pk"), ("customer__email", "-created_at", "pk")],
+    [
+        ("status", "pk"),
+        ("-total_cents", "-pk"),
+        ("customer__email", "-created_at", "pk"),
+        ("shipped_on", "pk"),
+        ("customer__email", "-discount", "pk"),
+        ("customer", "-pk"),
+        (Lower("note").desc(), "pk"),
+        (F("discount").asc(nulls_last=True), "pk"),
+    ],
+    ids=str,
 )
-def test_keyset_pages_on_non_nullable_orderings(ordering):
+def test_keyset_pages_on_orderings(ordering):
     assert choose("keyset", ordering=ordering) == "keyset"
 
 
@@ -163,6 +190,36 @@ def test_keyset_on_an_ordering_matches_the_cursor_engine(order_by, chunk_size):
 
     keyset = export_bytes(fields=fields, engine="keyset", order_by=order_by, chunk_size=chunk_size)
     cursor = export_bytes(fields=fields, engine="cursor", order_by=order_by)
+
+    assert keyset == cursor
+    assert len(keyset.splitlines()) == Order.objects.count() + 1
+
+
+NULLABLE_ORDERINGS = [
+    pytest.param(["shipped_on", "pk"], id="nullable-asc"),
+    pytest.param(["-shipped_on", "-pk"], id="nullable-desc"),
+    pytest.param(["-discount", "shipped_on", "pk"], id="two-nullables-mixed"),
+    pytest.param([F("discount").asc(nulls_last=True), "-pk"], id="nulls-last"),
+    pytest.param([F("shipped_on").desc(nulls_first=True), "pk"], id="nulls-first"),
+    pytest.param([Lower("note").desc(), "is_gift", "pk"], id="expression"),
+    pytest.param(["-created_at", "pk"], id="mixed-directions"),
+    pytest.param(["customer", "-pk"], id="relation"),
+]
+
+
+@pytest.mark.parametrize("chunk_size", [1, 2, 7])
+@pytest.mark.parametrize("ordering", NULLABLE_ORDERINGS)
+def test_keyset_on_nullable_and_expression_orderings_matches_the_cursor_engine(
+    ordering, chunk_size
+):
+    create_tricky_orders()
+    # Ties on every nullable key, NULLs included, so each branch of the predicate is crossed.
+    Order.objects.filter(pk__in=[3, 4, 5, 6]).update(discount=None, shipped_on=None)
+    fields = ["id", "discount", "shipped_on", "is_gift"]
+    queryset = Order.objects.order_by(*ordering)
+
+    keyset = export_bytes(queryset, fields=fields, engine="keyset", chunk_size=chunk_size)
+    cursor = export_bytes(queryset, fields=fields, engine="cursor")
 
     assert keyset == cursor
     assert len(keyset.splitlines()) == Order.objects.count() + 1
@@ -206,12 +263,41 @@ def test_copy_needs_postgresql():
     )
 
 
-def test_auto_on_sqlite():
-    if connection.vendor == "postgresql":
-        pytest.skip("SQLite's choice")
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's choice")
+class TestChoiceOnSQLite:
+    @pytest.mark.parametrize("client_paced", [False, True])
+    @pytest.mark.parametrize(
+        "ordering",
+        [("pk",), ("-created_at", "pk"), ("shipped_on", "-pk"), (Lower("note"), "pk")],
+        ids=str,
+    )
+    def test_auto_pages_with_keyset_wherever_it_can(self, ordering, client_paced):
+        assert choose("auto", ordering=ordering, client_paced=client_paced) == "keyset"
 
-    assert choose("auto") == "keyset"
-    assert choose("auto", ordering=("-created_at", "pk")) == "cursor"
+    def test_auto_falls_back_to_the_cursor_for_a_file(self):
+        assert choose("auto", ordering=("?",)) == "cursor"
+
+    def test_auto_refuses_what_keyset_cannot_page_for_a_client(self):
+        with pytest.raises(ExportError) as excinfo:
+            choose("auto", ordering=("?",), client_paced=True)
+
+        assert excinfo.value.args == (
+            "This export cannot be ordered by ? on SQLite: only the keyset engine reads without "
+            "holding a lock while the client downloads, and it cannot page on that ordering "
+            "(random order, an aggregate, or a relation sorted by its model's Meta.ordering); "
+            "order by fields or the primary key.",
+        )
+
+    def test_a_client_paced_export_refuses_the_cursor_engine(self):
+        assert choose("cursor") == "cursor"
+        with pytest.raises(ExportError) as excinfo:
+            choose("cursor", client_paced=True)
+
+        assert excinfo.value.args == (
+            "The cursor engine keeps a read lock on SQLite for the whole transfer, which blocks "
+            "every write while a client downloads slowly; downloads use the keyset engine "
+            "(engine auto or keyset).",
+        )
 
 
 @pytest.mark.postgres
@@ -420,11 +506,13 @@ def test_auto_pages_with_keyset_when_server_side_cursors_are_disabled(ordering):
 @pytest.mark.postgres
 @pytest.mark.usefixtures("without_server_side_cursors")
 def test_auto_refuses_what_cannot_stream_without_server_side_cursors():
+    assert choose("auto", fmt="jsonl", ordering=("shipped_on", "pk")) == "keyset"
     with pytest.raises(ExportError) as excinfo:
-        choose("auto", fmt="jsonl", ordering=("shipped_on", "pk"))
+        choose("auto", fmt="jsonl", ordering=("?", "pk"))
 
     assert excinfo.value.args == (
         "Server-side cursors are disabled for database 'default' and the keyset engine cannot "
-        "order by shipped_on, pk (nullable fields or expressions), so no engine can stream this "
-        "export; order by non-nullable fields or the primary key.",
+        "page on the ordering ?, pk (random order, an aggregate, or a relation sorted by its "
+        "model's Meta.ordering), so no engine can stream this export; order by fields or the "
+        "primary key.",
     )

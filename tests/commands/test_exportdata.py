@@ -305,11 +305,6 @@ def test_no_progress_bar_with_no_progress(orders, monkeypatch):
             'Bad filter "is_gift=perhaps": "perhaps" is not a boolean (true or false).',
         ),
         (
-            ["shop.Order", "--engine", "keyset", "--order-by", "shipped_on"],
-            "The keyset engine pages on the ordering, which must be non-nullable fields, so it "
-            "cannot order by shipped_on, pk; use --engine cursor.",
-        ),
-        (
             ["shop.Order", "--order-by", "nope"],
             'Unknown field "nope" on shop.Order (in field path "nope").',
         ),
@@ -509,3 +504,36 @@ def test_a_failure_releases_the_transaction(orders, tmp_path, fail_after_first_b
 
     assert len(connection.savepoint_ids) == depth
     assert Order.objects.count() == 3
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        pytest.param(
+            "total_cents__in=1,99999999999999999999999",
+            'Bad filter "total_cents__in=1,99999999999999999999999": "99999999999999999999999" '
+            "is out of range for this field (-9223372036854775808 to 9223372036854775807).",
+            id="int-in-list",
+        ),
+        pytest.param(
+            "created_at__gte=0001-01-01T00:00:00+14:00",
+            'Bad filter "created_at__gte=0001-01-01T00:00:00+14:00": '
+            '"0001-01-01T00:00:00+14:00" is out of range once converted to UTC.',
+            id="datetime",
+        ),
+        pytest.param(
+            "note__contains=a\x00b",
+            'Bad filter "note__contains=a\\x00b": the value contains a NUL character (\\x00), '
+            "which the database cannot store or compare.",
+            id="nul",
+        ),
+    ],
+)
+def test_filter_values_the_column_cannot_hold(orders, tmp_path, value, message):
+    target = tmp_path / "orders.csv"
+
+    with pytest.raises(CommandError) as excinfo:
+        run("shop.Order", "--filter", value, "-o", str(target))
+
+    assert excinfo.value.args == (message,)
+    assert list(tmp_path.iterdir()) == []
