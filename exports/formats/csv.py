@@ -25,6 +25,7 @@ from ..textforms import (
     is_plain_text,
     kind_of,
     neutralise_formula,
+    neutralise_json_formula,
     text_formatter,
 )
 from .base import Writer
@@ -72,9 +73,10 @@ class CSVWriter(Writer):
             to_text = as_text
         if kind in QUOTED_KINDS:
             quote = self._quote
-            if kind is Kind.TEXT and self.escape_formulas:
+            if self.escape_formulas:
+                guard = neutralise_formula if kind is Kind.TEXT else neutralise_json_formula
                 return lambda values: [
-                    "" if v is None else quote(neutralise_formula(to_text(v))) for v in values
+                    "" if v is None else quote(guard(to_text(v))) for v in values
                 ]
             if to_text is str:
                 return lambda values: ["" if v is None else quote(v) for v in values]

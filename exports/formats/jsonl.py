@@ -17,7 +17,13 @@ from collections.abc import Callable, Sequence
 from json.encoder import encode_basestring
 from typing import Any
 
-from ..textforms import Kind, kind_of, neutralise_formula, text_formatter
+from ..textforms import (
+    Kind,
+    kind_of,
+    neutralise_formula,
+    neutralise_json_formula,
+    text_formatter,
+)
 from .base import Writer
 
 
@@ -56,6 +62,8 @@ class JSONLinesWriter(Writer):
             return lambda value: encode_basestring(str(value))
         to_text = text_formatter(kind, vendor=self.vendor)
         if kind is Kind.JSON:
+            if self.escape_formulas:
+                return lambda value: neutralise_json_formula(to_text(value))
             return to_text
         return lambda value: encode_basestring(to_text(value))
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import ipaddress
 import uuid
 from decimal import Decimal
@@ -149,12 +151,65 @@ def test_formula_guard_is_off_by_default(note):
 
 
 def test_formula_guard_leaves_numbers_dates_and_inner_characters_alone():
-    rows = [(-5, Decimal("-1.50"), "a=b", "", None, " =leading space")]
+    rows = [(-5, Decimal("-1.50"), "a=b", "", None, "x; y-1")]
     fields = ["total_cents", "discount", "note", "status", "currency", "customer__email"]
 
     data = csv_bytes(fields, rows, header=False, escape_formulas=True)
 
-    assert data == b'-5,-1.50,a=b,"",, =leading space\n'
+    assert data == b'-5,-1.50,a=b,"",,x; y-1\n'
+
+
+# Another locale's separator, a tab or a line break starts a new cell inside a value when a
+# reader splits on it, quoted or not: a "'" goes right after it (and at the start).
+SEPARATED_FORMULAS = [
+    ("x;=1+1", b"x;'=1+1"),
+    ("3;x;@SUM(A1)", b"3;x;'@SUM(A1)"),
+    ("a,-2", b'"a,\'-2"'),
+    ("a\t+1", b"a\t'+1"),
+    ("a\n=1", b'"a\n\'=1"'),
+    ("a\r\n=1", b'"a\r\n\'=1"'),
+    ("x; =1+1", b"x;' =1+1"),
+    ('x;"=1', b'"x;\'""=1"'),
+    (" =leading space", b"' =leading space"),
+    ('"=1', b'"\'""=1"'),
+    ("\n=1", b"\"'\n'=1\""),
+    ("\x00x", b"'\x00x"),
+    ("\ufeff=1", "'\ufeff=1".encode()),
+    ("\u00a0+1", "'\u00a0+1".encode()),
+    ("x;\u200b=1", "x;'\u200b=1".encode()),
+    ("\uff1d1+1", "'\uff1d1+1".encode()),
+    ("x;\uff0b1", "x;'\uff0b1".encode()),
+    ("\u22121", "'\u22121".encode()),
+    ("=a;=b,@c", b"\"'=a;'=b,'@c\""),
+]
+
+
+@pytest.mark.parametrize(("note", "expected"), SEPARATED_FORMULAS, ids=repr)
+def test_formula_guard_after_separators_blanks_and_quotes(note, expected):
+    data = csv_bytes(["note"], [(note,)], header=False, escape_formulas=True)
+
+    assert data == expected + b"\n"
+
+
+@pytest.mark.parametrize(("note", "expected"), SEPARATED_FORMULAS, ids=repr)
+def test_tsv_formula_guard_writes_the_same_text(note, expected):
+    data = csv_bytes(["note"], [(note,)], cls=TSVWriter, header=False, escape_formulas=True)
+
+    (tsv_cell,) = next(csv.reader(io.StringIO(data.decode(), newline=""), delimiter="\t"))
+    (csv_cell,) = next(csv.reader(io.StringIO(expected.decode(), newline="")))
+    assert tsv_cell == csv_cell
+
+
+def test_formula_guard_in_json_cells_keeps_valid_json():
+    """Inside JSON strings only: jsonb's ", " before a negative number or a key stays as is."""
+    rows = [('{"a": [1, -2], "b": "x;=1", "=k": "p,@q"}',)]
+
+    data = csv_bytes(["metadata"], rows, vendor="sqlite", header=False, escape_formulas=True)
+
+    assert data == b'"{""a"": [1, -2], ""b"": ""x;\'=1"", ""=k"": ""p,\'@q""}"\n'
+    assert csv_bytes(["metadata"], rows, vendor="sqlite", header=False) == (
+        b'"{""a"": [1, -2], ""b"": ""x;=1"", ""=k"": ""p,@q""}"\n'
+    )
 
 
 def test_formula_guard_applies_to_text_through_a_join():
