@@ -15,11 +15,12 @@ import os
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.http import content_disposition_header
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
@@ -30,6 +31,7 @@ from ..formats import format_for_path
 from . import ImportFileError, import_file
 from .permissions import allowed_modes
 from .pipeline import FORMATS
+from .rejects import iter_for_people
 from .uploads import (
     DiskUploadHandler,
     LimitedUploadHandler,
@@ -246,12 +248,13 @@ def rejects_view(request: HttpRequest, app_label: str, model_name: str, token: s
     staged = _staged(request, entry, token)
     if not staged.rejects.exists():
         raise Http404(UPLOAD_GONE)
-    return FileResponse(
-        open(staged.rejects, "rb"),  # noqa: SIM115  (FileResponse closes it)
-        as_attachment=True,
-        filename=f"{os.path.splitext(staged.name)[0]}.rejects.csv",
-        content_type="text/csv; charset=utf-8",
+    # For people: every cell formula-neutralised as it streams (the file keeps the exact rows).
+    response = StreamingHttpResponse(
+        iter_for_people(staged.rejects), content_type="text/csv; charset=utf-8"
     )
+    filename = f"{os.path.splitext(staged.name)[0]}.rejects.csv"
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    return response
 
 
 def _size(n: int) -> str:

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TextIO
 
+from ..formats.csv import _quoter
+from ..textforms import neutralise_formula
 from .errors import RowError
 from .readers import preview
 
 HEADER = ("line", "column", "message", "row")
+DOWNLOAD_CHUNK = 64 * 1024
 
 
 class RejectWriter:
@@ -75,3 +78,28 @@ class RejectWriter:
     @property
     def written(self) -> bool:
         return self.path is not None and (self._writer is not None or self.append)
+
+
+def iter_for_people(
+    path: str | os.PathLike[str], *, chunk_size: int = DOWNLOAD_CHUNK
+) -> Iterator[bytes]:
+    """The reject file as a download for people: every cell formula-neutralised.
+
+    The file on disk keeps the exact rows (``importdata --rejects`` is read by machines); this
+    re-writes it record by record as it is read, so memory stays bounded by one chunk plus one
+    record (a record is at most ``RAW_PREVIEW`` characters of row plus its message). Cells are
+    quoted like the exporter's CSV, which also quotes a lone carriage return.
+    """
+    quote = _quoter(",", single_column=False)
+    lines: list[str] = []
+    size = 0
+    with open(path, encoding="utf-8", newline="") as handle:
+        for record in csv.reader(handle):
+            line = ",".join([quote(neutralise_formula(cell)) for cell in record]) + "\n"
+            lines.append(line)
+            size += len(line)
+            if size >= chunk_size:
+                yield "".join(lines).encode("utf-8")
+                lines, size = [], 0
+    if lines:
+        yield "".join(lines).encode("utf-8")
