@@ -118,15 +118,15 @@ def parse_filter(
     connection = connections[using or router.db_for_read(model)]
     try:
         typed = filter_value(field, name, value, connection=connection)
-    except ParseError as exc:
-        raise ExportError(BAD_VALUE.format(text=shown(text), problem=exc)) from None
     except _BadRange:
         raise ExportError(BAD_RANGE.format(text=shown(text))) from None
+    except ParseError as exc:
+        raise ExportError(BAD_VALUE.format(text=shown(text), problem=exc)) from None
     return lookup, typed
 
 
-class _BadRange(Exception):
-    pass
+class _BadRange(ParseError):
+    """A ``__range`` value that is not two comma-separated values."""
 
 
 def filter_value(

@@ -215,6 +215,51 @@ def test_bad_datetime_filter(client, exporter, orders):
     assert response.content.decode().startswith('Bad filter "created_at__gte=yesterday": ')
 
 
+# Values that parse but that the column cannot hold: 400 before the first byte, on both
+# backends, nothing logged (a NUL would not even fit the audit log's JSON on PostgreSQL).
+UNREPRESENTABLE = [
+    pytest.param(
+        "total_cents__in=1,99999999999999999999999",
+        'Bad filter "total_cents__in=1,99999999999999999999999": "99999999999999999999999" is '
+        "out of range for this field (-9223372036854775808 to 9223372036854775807).",
+        id="int-in-list",
+    ),
+    pytest.param(
+        "created_at__gte=0001-01-01T00:00:00%2B14:00",
+        'Bad filter "created_at__gte=0001-01-01T00:00:00+14:00": "0001-01-01T00:00:00+14:00" '
+        "is out of range once converted to UTC.",
+        id="datetime-low",
+    ),
+    pytest.param(
+        "created_at__lt=9999-12-31T23:59:59-14:00",
+        'Bad filter "created_at__lt=9999-12-31T23:59:59-14:00": "9999-12-31T23:59:59-14:00" '
+        "is out of range once converted to UTC.",
+        id="datetime-high",
+    ),
+    pytest.param(
+        "status=pa%00id",
+        'Bad filter "status=pa\\x00id": the value contains a NUL character (\\x00), which the '
+        "database cannot store or compare.",
+        id="nul",
+    ),
+    pytest.param(
+        "customer__email__icontains=%00",
+        'Bad filter "customer__email__icontains=\\x00": the value contains a NUL character '
+        "(\\x00), which the database cannot store or compare.",
+        id="nul-text-lookup",
+    ),
+]
+
+
+@pytest.mark.parametrize(("query", "message"), UNREPRESENTABLE)
+def test_values_the_column_cannot_hold_are_400(client, exporter, orders, query, message):
+    login(client, exporter)
+    response = client.get(f"{URL}?{query}")
+    assert response.status_code == 400
+    assert response.content.decode() == message
+    assert not ExportLog.objects.exists()
+
+
 def test_only_get(client, exporter, orders):
     login(client, exporter)
     assert client.post(URL).status_code == 405

@@ -196,7 +196,7 @@ class Command(BaseCommand):
     def _queryset(self, label: str, database: str, filters: list[str]):
         model = get_model(label)
         pairs = [split_filter(item) for item in filters]
-        return model._default_manager.using(database).filter(build_q(model, pairs))
+        return model._default_manager.using(database).filter(build_q(model, pairs, using=database))
 
     def _check_output_dir(self, output: str) -> None:
         if os.path.isdir(output):
