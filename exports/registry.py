@@ -8,16 +8,19 @@ Apps declare it in an ``exports.py`` module, discovered at start-up the way ``ad
 
     register(Invoice, fields=["id", "number", "customer__email", "total"],
              labels={"customer__email": "Customer e-mail"},
-             filters=["status", "issued_on"])
+             filters=["status", "issued_on"],
+             queryset=lambda request, qs: qs.filter(account__members=request.user))
 
 Models and fields not declared are unreachable over HTTP and the admin. The management
-commands, run by operators, are not limited by it.
+commands, run by operators, are not limited by it. ``queryset`` restricts the rows per request,
+in the download view and in the admin alike (see :meth:`Exportable.restrict`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.utils.module_loading import autodiscover_modules
@@ -25,7 +28,17 @@ from django.utils.module_loading import autodiscover_modules
 from .columns import resolve_path
 from .errors import ExportError
 
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
 ALREADY_REGISTERED = "{label} is already declared exportable."
+BAD_HOOK_RESULT = (
+    "The queryset hook of {label} must return a QuerySet of {label} (queryset.filter(...)), "
+    "not {got}."
+)
+
+#: ``queryset(request, queryset) -> queryset``: the rows of ``queryset`` this request may export.
+QuerySetHook = Callable[["HttpRequest", models.QuerySet], models.QuerySet]
 
 
 @dataclass(frozen=True)
@@ -39,6 +52,23 @@ class Exportable:
     #: Import declaration: None when the model is not importable over the admin.
     import_fields: tuple[str, ...] | None = None
     import_key: tuple[str, ...] = ()
+    queryset: QuerySetHook | None = None
+
+    def restrict(self, request: HttpRequest, queryset: models.QuerySet) -> models.QuerySet:
+        """The rows of ``queryset`` that ``request`` may export, as the declaration's hook says.
+
+        Lazy like any ``filter()``: the hook must return a QuerySet of the model, never rows.
+        Anything that exports on behalf of a request applies it: the download view (to the
+        default manager's rows), the admin (to the changelist's, after ``get_queryset``), and a
+        background job started from a request (to the queryset it is handed, before it is
+        stored, since a worker has no request).
+        """
+        if self.queryset is None:
+            return queryset
+        restricted: Any = self.queryset(request, queryset)
+        if not isinstance(restricted, models.QuerySet) or restricted.model is not self.model:
+            raise TypeError(BAD_HOOK_RESULT.format(label=self.label, got=type(restricted).__name__))
+        return restricted
 
     @property
     def label(self) -> str:
@@ -60,10 +90,12 @@ def register(
     filters: Iterable[str] = (),
     import_fields: Iterable[str] | None = None,
     import_key: Iterable[str] = (),
+    queryset: QuerySetHook | None = None,
 ) -> Exportable:
     """Declare ``model`` exportable with these ``fields`` (and importable if ``import_fields``).
 
     Field paths are checked now, so a typo fails at start-up rather than on a download.
+    ``queryset(request, queryset)``, if given, returns the rows that request may export.
     """
     if model in _registry:
         raise ExportError(ALREADY_REGISTERED.format(label=model._meta.label))
@@ -77,6 +109,7 @@ def register(
         filters=tuple(filters),
         import_fields=tuple(import_fields) if import_fields is not None else None,
         import_key=tuple(import_key),
+        queryset=queryset,
     )
     _registry[model] = entry
     return entry
