@@ -2,7 +2,8 @@
 
 On a newcomer's machine without PostgreSQL (the default SQLite run) the ``postgres`` tests skip
 with a reason. In CI, ``REQUIRE_POSTGRES=1`` makes a run that is not on PostgreSQL, or cannot
-reach it, fail instead; ``REQUIRE_BROWSER=1`` does the same for a missing chromium.
+reach it, fail instead; ``REQUIRE_BROWSER=1`` does the same for a missing chromium, and
+``REQUIRE_LIBREOFFICE=1`` for a missing ``soffice`` (tests marked ``libreoffice``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ if os.environ.get("CI") == "true":
     hypothesis_settings.load_profile("ci")
 
 CHROMIUM = "/usr/bin/chromium"
+SOFFICE = "soffice"
 
 
 def _on_postgres() -> bool:
@@ -35,6 +37,7 @@ def _on_postgres() -> bool:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "browser: needs Debian's chromium (/usr/bin/chromium)")
+    config.addinivalue_line("markers", "libreoffice: needs LibreOffice's soffice (Debian's)")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -44,6 +47,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         )
     if os.environ.get("REQUIRE_BROWSER") == "1" and not shutil.which(CHROMIUM):
         raise pytest.UsageError(f"REQUIRE_BROWSER=1 but {CHROMIUM} is not installed.")
+    if os.environ.get("REQUIRE_LIBREOFFICE") == "1" and not shutil.which(SOFFICE):
+        raise pytest.UsageError("REQUIRE_LIBREOFFICE=1 but soffice is not installed.")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -51,8 +56,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     skip_browser = pytest.mark.skip(
         reason=f"needs chromium at {CHROMIUM} (apt-get install chromium)"
     )
+    skip_soffice = pytest.mark.skip(reason="needs soffice (apt-get install libreoffice-calc-nogui)")
     on_pg = _on_postgres()
     has_browser = bool(shutil.which(CHROMIUM))
+    has_soffice = bool(shutil.which(SOFFICE))
     # pytest-playwright's sync API keeps an event loop running in the main thread from the
     # first browser test to the end of the session, and Django refuses synchronous database
     # calls while one runs: browser tests go last.
@@ -62,6 +69,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip_pg)
         if "browser" in item.keywords and not has_browser:
             item.add_marker(skip_browser)
+        if "libreoffice" in item.keywords and not has_soffice:
+            item.add_marker(skip_soffice)
 
 
 @pytest.fixture
