@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from os import PathLike
+from os.path import isabs
 from typing import Any
 
 from django.conf import settings
@@ -15,6 +17,10 @@ IMPORT_LIMITS = (
     "IMPORT_MAX_COLUMNS",
     "IMPORT_MAX_LINE_LENGTH",
     "IMPORT_MAX_UPLOAD_SIZE",
+    "IMPORT_MAX_DECOMPRESSED_SIZE",
+    "IMPORT_MAX_ROWS",
+    "IMPORT_MAX_ERRORS",
+    "IMPORT_MAX_REJECTS_SIZE",
 )
 
 
@@ -74,4 +80,14 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                     id="exports.E006",
                 )
             )
+    staging = user.get("IMPORT_STAGING_DIR")
+    if staging is not None and not (isinstance(staging, str | PathLike) and isabs(staging)):
+        errors.append(
+            Error(
+                f"settings.EXPORTS['IMPORT_STAGING_DIR'] must be an absolute path or None, "
+                f"not {staging!r}.",
+                hint="A private directory of the user the site runs as, on the servers' disk.",
+                id="exports.E007",
+            )
+        )
     return errors

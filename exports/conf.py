@@ -30,6 +30,17 @@ DEFAULTS: dict[str, Any] = {
     "IMPORT_MAX_LINE_LENGTH": 4 * 1024 * 1024,
     # Admin imports: the largest upload accepted (bytes); larger uploads get a 413.
     "IMPORT_MAX_UPLOAD_SIZE": 100 * 1024 * 1024,
+    # Admin imports: the most bytes a compressed (.gz) upload may hold once decompressed.
+    "IMPORT_MAX_DECOMPRESSED_SIZE": 100 * 1024 * 1024,
+    # Admin imports: the most rows (records, blank lines too) one check or import reads.
+    "IMPORT_MAX_ROWS": 200_000,
+    # Admin imports: the check (and the import) stops after this many rejected rows.
+    "IMPORT_MAX_ERRORS": 1000,
+    # Admin imports: the largest reject file (bytes); the import stops when it is reached.
+    "IMPORT_MAX_REJECTS_SIZE": 10 * 1024 * 1024,
+    # Admin imports: where uploads wait for Confirm (None: exports-imports-<uid> in the
+    # system's temporary directory). Made 0700; refused if a symlink or another user's.
+    "IMPORT_STAGING_DIR": None,
 }
 
 

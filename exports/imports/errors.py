@@ -41,6 +41,10 @@ BAD_ON_ERROR = 'Unknown error policy "{value}"; choose abort or skip.'
 BAD_CHUNK_SIZE = "The chunk size must be a positive integer, not {value!r}."
 BAD_MAX_ERRORS = "The maximum number of errors must be a positive integer, not {value!r}."
 BAD_ENCODING = 'Unknown encoding "{encoding}".'
+NOT_TEXT_ENCODING = (
+    'The encoding "{encoding}" is not a character set for text files; name one such as '
+    "utf-8, cp1252 or latin-1."
+)
 BAD_DELIMITER = (
     "The delimiter must be one character other than a quote or a line break, not {delimiter!r}."
 )
@@ -76,6 +80,22 @@ UTF16_WITHOUT_OPTION = (
 DECODE_ERROR = (
     "line {line} (byte offset {offset}): the byte 0x{byte:02X} is not valid {encoding} text; "
     "name the file's encoding (for example cp1252 or latin-1)."
+)
+DECODE_FAILED = (
+    "line {line}: the file cannot be read as {encoding} text ({error}); "
+    "name the file's encoding (for example cp1252 or latin-1)."
+)
+DECOMPRESSED_TOO_LARGE = (
+    "The file is larger than the limit of {limit:,} bytes once decompressed "
+    "(IMPORT_MAX_DECOMPRESSED_SIZE); import larger files with manage.py importdata."
+)
+TOO_MANY_ROWS = (
+    "The file has more than {limit:,} rows, the limit for one import here (IMPORT_MAX_ROWS); "
+    "import larger files with manage.py importdata."
+)
+REJECTS_TOO_LARGE = (
+    "The reject file reached its limit of {limit:,} bytes (IMPORT_MAX_REJECTS_SIZE); "
+    "the import stopped there."
 )
 UNTERMINATED_QUOTE = "line {line}: a quoted field is never closed (it runs to the end of the file)."
 TOO_MANY_COLUMNS = "The file has {count:,} columns; the limit is {limit:,} (IMPORT_MAX_COLUMNS)."

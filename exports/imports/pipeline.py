@@ -42,6 +42,7 @@ from .errors import (
     NULL_JSONL,
     RESUME_NEEDS_PATH,
     RESUME_NEEDS_SKIP,
+    TOO_MANY_ROWS,
     ImportFileError,
     RowError,
 )
@@ -134,6 +135,9 @@ def import_file(
     on_progress: Callable[[int], None] | None = None,
     keep_errors: int = 0,
     keep_preview: int = 0,
+    max_rows: int | None = None,
+    max_decompressed_size: int | None = None,
+    max_rejects_size: int | None = None,
 ) -> ImportResult:
     """Import ``source`` into ``model``; see the module docstring for the transaction rules.
 
@@ -141,6 +145,11 @@ def import_file(
     the file's first bytes, its header, a checkpoint for another file). Problems found later
     (an undecodable byte on line 812,113) end the import with ``result.stopped`` set, and
     the result says what was committed.
+
+    Bounds for callers that serve untrusted uploads (the admin; ``importdata`` sets none):
+    ``max_rows`` records read (blank lines too), ``max_decompressed_size`` bytes out of a gzip
+    input, ``max_rejects_size`` bytes of reject file. Past one, the import stops (as for an
+    undecodable byte) with a message naming the setting.
     """
     format = format.lower()
     delimiter = _check_options(
@@ -182,7 +191,9 @@ def import_file(
     started = time.monotonic()
     with (
         fewer_collections(),
-        open_source(source, encoding=encoding, format_name=format) as opened,
+        open_source(
+            source, encoding=encoding, format_name=format, max_decompressed=max_decompressed_size
+        ) as opened,
     ):
         result.source = opened.name
         texts = iter_text(opened.iter_bytes(), encoding=encoding)
@@ -222,7 +233,11 @@ def import_file(
         if format == "jsonl":
             binder.set_header_keys(names)
             records = _chain_first(header, records)
-        rejects = RejectWriter(errors_path, append=resume_from is not None)
+        if max_rows is not None:
+            records = _at_most(records, max_rows)
+        rejects = RejectWriter(
+            errors_path, append=resume_from is not None, max_bytes=max_rejects_size
+        )
         if resume_from is not None:
             rejects.truncate(resume_from.rejects_bytes)
             result.resumed_after = resume_from.records
@@ -339,6 +354,13 @@ def _chain_first(first: Record, rest: Iterator[Record]) -> Iterator[Record]:
     yield from rest
 
 
+def _at_most(records: Iterator[Record], limit: int) -> Iterator[Record]:
+    """The records, or TOO_MANY_ROWS on the one after the ``limit``-th."""
+    yield from islice(records, limit)
+    if next(records, None) is not None:
+        raise ImportFileError(TOO_MANY_ROWS.format(limit=limit))
+
+
 def _skip(records: Iterator[Record], count: int) -> Iterator[Record]:
     for _ in islice(records, count):
         pass
@@ -355,6 +377,23 @@ class _Run:
         )
         self.seen = SeenKeys(self.plan, using=self.using) if self.plan.mode != "create" else None
         self.connection = connections[self.using]
+        self._sequence_hook = False
+
+    def _move_sequence_after_commit(self) -> None:
+        """Have the id sequence moved past the file's ids when the rows are committed.
+
+        Never before: ``setval`` survives a rollback (a dry run, all-or-nothing with a bad
+        row). One hook per transaction: skip mode's batches each commit theirs.
+        """
+        if self._sequence_hook or not self.loader.moves_sequence:
+            return
+        self._sequence_hook = True
+
+        def move() -> None:
+            self._sequence_hook = False
+            self.loader.reset_sequence()
+
+        transaction.on_commit(move, using=self.using)
 
     def execute(self, records: Iterator[Record], *, atomic: bool, dry_run: bool) -> None:
         result = self.result
@@ -387,6 +426,8 @@ class _Run:
                 return
             with transaction.atomic(using=self.using):
                 created, updated, last_line, done = self._batch(batch)
+                if created:
+                    self._move_sequence_after_commit()
             result.created += created
             result.updated += updated
             if commit_each and (created or updated):
@@ -458,10 +499,9 @@ class _Run:
                             self._settle(*pending)
                             pending = None
                         if batch is None:
-                            self.loader.reset_sequence()  # once, after the last COPY
                             return
                         savepoint = transaction.savepoint(using=self.using)
-                        copy = pool.submit(self.loader.stream, rows, reset_sequence=False)
+                        copy = pool.submit(self.loader.stream, rows)
                         pending = (copy, savepoint, rows)
                 except ImportFileError:
                     if pending is not None:
@@ -484,6 +524,8 @@ class _Run:
         else:
             transaction.savepoint_commit(savepoint, using=self.using)
             self._keep_preview(rows)
+        if created:
+            self._move_sequence_after_commit()
         self.result.created += created
         self.rejects.flush()
         self._forget_queries()

@@ -2,19 +2,21 @@
 
 It is opened on the first rejected row (a clean import leaves no file behind), written as rows
 fail and flushed after every batch, so nothing is held in memory and a crash loses nothing
-already reported.
+already reported. With ``max_bytes`` the file never grows past that size: the row that would
+cross it is not written, and :data:`~exports.imports.errors.REJECTS_TOO_LARGE` stops the import.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import os
 from collections.abc import Iterable, Iterator
 from typing import TextIO
 
 from ..formats.csv import _quoter
 from ..textforms import neutralise_formula
-from .errors import RowError
+from .errors import REJECTS_TOO_LARGE, ImportFileError, RowError
 from .readers import preview
 
 HEADER = ("line", "column", "message", "row")
@@ -22,9 +24,17 @@ DOWNLOAD_CHUNK = 64 * 1024
 
 
 class RejectWriter:
-    def __init__(self, path: str | os.PathLike[str] | None, *, append: bool = False) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None,
+        *,
+        append: bool = False,
+        max_bytes: int | None = None,
+    ) -> None:
         self.path = os.fspath(path) if path is not None else None
         self.append = append
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self.rows = 0
         self.problems = 0
         self._handle: TextIO | None = None
@@ -32,16 +42,30 @@ class RejectWriter:
 
     def write(self, errors: Iterable[RowError], raw: str) -> None:
         """Record one rejected row and its problems."""
-        self.rows += 1
         if self.path is None:
+            self.rows += 1
             self.problems += sum(1 for _ in errors)
             return
         if self._writer is None:
             self._open()
         text = preview(raw)
+        if self.max_bytes is not None:
+            errors = list(errors)
+            self._count(errors, text)
+        self.rows += 1
         for error in errors:
             self.problems += 1
             self._writer.writerow((error.line, error.column, error.message, text))
+
+    def _count(self, errors: list[RowError], text: str) -> None:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        for error in errors:
+            writer.writerow((error.line, error.column, error.message, text))
+        size = len(buffer.getvalue().encode("utf-8"))
+        if self.bytes + size > self.max_bytes:
+            raise ImportFileError(REJECTS_TOO_LARGE.format(limit=self.max_bytes))
+        self.bytes += size
 
     def _open(self) -> None:
         exists = self.append and os.path.exists(self.path) and os.path.getsize(self.path) > 0
@@ -51,6 +75,7 @@ class RejectWriter:
         self._writer = csv.writer(self._handle, lineterminator="\n")
         if not exists:
             self._writer.writerow(HEADER)
+            self.bytes += len(",".join(HEADER)) + 1
 
     def size(self) -> int:
         """Bytes in the reject file so far (for checkpoints)."""

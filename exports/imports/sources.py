@@ -1,9 +1,15 @@
 """Where bytes come from, and how they become text.
 
 :func:`open_source` opens a path, ``-``-style binary stream or uploaded file, counts the bytes
-read (for progress), undoes gzip on the fly, and refuses files that are clearly not text before
-any row is read. :func:`iter_text` decodes incrementally: an undecodable byte is an
-:class:`~exports.imports.errors.ImportFileError` naming its line and byte offset.
+read (for progress), undoes gzip on the fly (up to ``max_decompressed`` bytes when given), and
+refuses files that are clearly not text before any row is read. :func:`iter_text` decodes
+incrementally: an undecodable byte is an :class:`~exports.imports.errors.ImportFileError`
+naming its line and byte offset.
+
+Only character sets are accepted as encodings: Python's codec registry also holds
+bytes-to-bytes transforms (``base64``, ``hex``, ``zlib_codec``, ``uu``, ``rot13``) and
+encodings of names or escapes (``punycode``, ``idna``, ``unicode_escape``), and a file
+"decoded" with those fails in ways no file error describes (:func:`text_encoding`).
 """
 
 from __future__ import annotations
@@ -23,9 +29,12 @@ from .errors import (
     BAD_ENCODING,
     BINARY_FILE,
     DECODE_ERROR,
+    DECODE_FAILED,
+    DECOMPRESSED_TOO_LARGE,
     EMPTY_FILE,
     GZIP_ERROR,
     INPUT_NOT_FOUND,
+    NOT_TEXT_ENCODING,
     UTF16_WITHOUT_OPTION,
     ImportFileError,
 )
@@ -53,6 +62,10 @@ UTF16_BOMS = (
     (codecs.BOM_UTF32_BE, "UTF-32"),
     (codecs.BOM_UTF16_LE, "UTF-16"),
     (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+# Text codecs (by canonical name) that are not character sets a file is written in.
+NOT_CHARSETS = frozenset(
+    {"punycode", "idna", "undefined", "unicode-escape", "raw-unicode-escape", "mbcs", "oem"}
 )
 _CONTROL = bytes(b for b in range(32) if b not in b"\t\n\r\x0b\x0c\x1b")
 
@@ -95,18 +108,48 @@ class OpenedSource:
             raise ImportFileError(GZIP_ERROR.format(error=exc)) from None
 
 
-def canonical_encoding(name: str) -> str:
+def text_encoding(name: str) -> str:
+    """The canonical name of ``name`` if it is a character set; else an ImportFileError."""
     try:
-        return codecs.lookup(name).name
-    except LookupError:
+        info = codecs.lookup(name)
+    except (LookupError, TypeError, ValueError):
         raise ImportFileError(BAD_ENCODING.format(encoding=name)) from None
+    canonical = info.name.replace("_", "-")
+    if not getattr(info, "_is_text_encoding", True) or canonical in NOT_CHARSETS:
+        raise ImportFileError(NOT_TEXT_ENCODING.format(encoding=name))
+    return info.name
+
+
+class LimitedReader:
+    """Read through ``stream``; past ``limit`` bytes, raise the decompressed-size error."""
+
+    def __init__(self, stream: BinaryIO, limit: int) -> None:
+        self.stream = stream
+        self.limit = limit
+        self.bytes_read = 0
+
+    def read(self, size: int = -1) -> bytes:
+        room = self.limit - self.bytes_read + 1  # one byte more tells "over" from "exactly"
+        data = self.stream.read(room if size < 0 else min(size, room))
+        self.bytes_read += len(data)
+        if self.bytes_read > self.limit:
+            raise ImportFileError(DECOMPRESSED_TOO_LARGE.format(limit=self.limit))
+        return data
 
 
 @contextlib.contextmanager
 def open_source(
-    source: str | os.PathLike[str] | BinaryIO, *, encoding: str, format_name: str
+    source: str | os.PathLike[str] | BinaryIO,
+    *,
+    encoding: str,
+    format_name: str,
+    max_decompressed: int | None = None,
 ) -> Iterator[OpenedSource]:
-    """Open ``source`` (a path or a binary file object) and check its first bytes."""
+    """Open ``source`` (a path or a binary file object) and check its first bytes.
+
+    ``max_decompressed`` bounds what a gzip input may expand to (plain input is not counted).
+    """
+    encoding = text_encoding(encoding)
     with contextlib.ExitStack() as stack:
         if isinstance(source, str | os.PathLike):
             path = Path(source)
@@ -127,11 +170,13 @@ def open_source(
         head = counter.read(SNIFF_SIZE)
         if head[:2] == b"\x1f\x8b":
             stream = stack.enter_context(gzip.GzipFile(fileobj=_Chain(head, counter), mode="rb"))
+            if max_decompressed is not None:
+                stream = LimitedReader(stream, max_decompressed)
             try:
                 head = stream.read(SNIFF_SIZE)
             except (OSError, EOFError, zlib.error) as exc:
                 raise ImportFileError(GZIP_ERROR.format(error=exc)) from None
-        check_head(head, encoding=canonical_encoding(encoding), format_name=format_name)
+        check_head(head, encoding=encoding, format_name=format_name)
         yield OpenedSource(name=name, size=size, counter=counter, stream=stream, head=head)
 
 
@@ -186,7 +231,7 @@ def check_head(head: bytes, *, encoding: str, format_name: str) -> None:
 
 def iter_text(chunks: Iterator[bytes], *, encoding: str) -> Iterator[str]:
     """Decode byte chunks incrementally; a UTF-8 BOM at the start is dropped silently."""
-    encoding = canonical_encoding(encoding)
+    encoding = text_encoding(encoding)
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
     offset = 0
     lines = 1
@@ -201,6 +246,8 @@ def iter_text(chunks: Iterator[bytes], *, encoding: str) -> Iterator[str]:
             text = decoder.decode(chunk)
         except UnicodeDecodeError as exc:
             data = pending + chunk
+            if not 0 <= exc.start < len(data):
+                raise _decode_failed(lines, encoding, exc) from None
             good = data[: exc.start].decode(encoding, errors="replace")
             error = ImportFileError(
                 DECODE_ERROR.format(
@@ -214,6 +261,8 @@ def iter_text(chunks: Iterator[bytes], *, encoding: str) -> Iterator[str]:
                 # The records before the bad byte are read (and reported) first.
                 yield good
             raise error from None
+        except UnicodeError as exc:  # a codec's own check, with no byte position
+            raise _decode_failed(lines, encoding, exc) from None
         offset += len(chunk)
         lines += _count_lines(text)
         if text:
@@ -221,7 +270,9 @@ def iter_text(chunks: Iterator[bytes], *, encoding: str) -> Iterator[str]:
     pending = decoder.getstate()[0]
     try:
         tail = decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
+    except UnicodeError as exc:
+        if not pending:
+            raise _decode_failed(lines, encoding, exc) from None
         raise ImportFileError(
             DECODE_ERROR.format(
                 line=lines, offset=offset - len(pending), byte=pending[0], encoding=encoding
@@ -229,6 +280,11 @@ def iter_text(chunks: Iterator[bytes], *, encoding: str) -> Iterator[str]:
         ) from None
     if tail:
         yield tail
+
+
+def _decode_failed(line: int, encoding: str, exc: UnicodeError) -> ImportFileError:
+    reason = getattr(exc, "reason", None) or str(exc)
+    return ImportFileError(DECODE_FAILED.format(line=line, encoding=encoding, error=reason))
 
 
 def _count_lines(text: str) -> int:
