@@ -6,10 +6,18 @@ Thin adapters over :func:`exports.imports.import_file`, for models declared impo
 streamed to disk in chunks (413 past ``IMPORT_MAX_UPLOAD_SIZE``); the dry run reads the whole
 file in bounded memory and keeps only counts, the first rows and the first errors; the full
 reject file is a download. Files too large for one request belong to ``importdata``.
+
+What one request may cost is bounded by settings: the decompressed size of a ``.gz`` upload
+(``IMPORT_MAX_DECOMPRESSED_SIZE``), the rows read (``IMPORT_MAX_ROWS``), the rejected rows
+(``IMPORT_MAX_ERRORS``: the check stops and says so) and the reject file
+(``IMPORT_MAX_REJECTS_SIZE``). Only the declared ``import_fields`` are accepted as columns
+(a related model's field, such as ``customer__email``, only when declared as such). An upload
+that is refused or fails, or whose check cannot lead to an import, is removed at once.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 
 from django import forms
@@ -32,19 +40,28 @@ from . import ImportFileError, import_file
 from .permissions import allowed_modes
 from .pipeline import FORMATS
 from .rejects import iter_for_people
+from .sources import text_encoding
 from .uploads import (
     DiskUploadHandler,
     LimitedUploadHandler,
     Staged,
+    StagingError,
     load_staged,
     remove_stale,
 )
+
+logger = logging.getLogger(__name__)
 
 PREVIEW_ROWS = 10
 FIRST_ERRORS = 20
 TOO_LARGE = "The file is larger than the limit of {limit} for an upload; use manage.py importdata."
 NOT_IMPORTABLE = "{label} is not declared importable."
 UPLOAD_GONE = "This upload is no longer available; upload the file again."
+STAGING_UNSAFE = "Imports are unavailable: the staging directory is not safe to use (see the log)."
+STOPPED_AT_MAX_ERRORS = (
+    "The check stopped after {limit:,} rejected rows, the limit for the admin "
+    "(IMPORT_MAX_ERRORS): fix these first, or use manage.py importdata to list every error."
+)
 
 
 class UploadForm(forms.Form):
@@ -61,6 +78,13 @@ class UploadForm(forms.Form):
     def __init__(self, *args, modes: tuple[str, ...], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["mode"].choices = [(m, m) for m in modes]
+
+    def clean_encoding(self) -> str:
+        try:
+            text_encoding(self.cleaned_data["encoding"])
+        except ImportFileError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return self.cleaned_data["encoding"]
 
 
 def _entry(app_label: str, model_name: str) -> registry.Exportable:
@@ -98,34 +122,53 @@ def _context(request: HttpRequest, entry: registry.Exportable, **extra) -> dict:
     }
 
 
+def _staging_unsafe(request, exc: StagingError, entry: registry.Exportable) -> HttpResponse:
+    logger.error("%s", exc)
+    context = _context(request, entry, file_error=STAGING_UNSAFE)
+    return TemplateResponse(request, "exports/import/validate.html", context, status=503)
+
+
 @method_decorator(csrf_exempt, name="dispatch")
 class UploadView(View):
-    """GET: the upload form. POST: stream the file to disk, dry-run it, show the result."""
+    """GET: the upload form. POST: stream the file to disk, dry-run it, show the result.
+
+    The CSRF check runs after the body is read (it reads ``request.POST`` anyway), so that an
+    upload over the limit is a 413 wherever the token sits in the form; every directory the
+    upload made is removed unless the answer is a validation page that can be confirmed.
+    """
 
     def dispatch(self, request, app_label: str, model_name: str):
         if not request.user.is_active or not request.user.is_staff:
             return redirect(f"{reverse('admin:login')}?next={request.get_full_path()}")
         self.entry = _entry(app_label, model_name)
         self.modes = _modes(request, self.entry)
-        if request.method == "POST":
-            # Upload handlers must be in place before anything reads the body (CSRF does).
-            limit = conf.get("IMPORT_MAX_UPLOAD_SIZE")
-            remove_stale()
-            self.limiter = LimitedUploadHandler(request, limit)
-            self.disk = DiskUploadHandler(request)
-            request.upload_handlers = [self.limiter, self.disk]
-        return super().dispatch(request, app_label, model_name)
+        if request.method != "POST":
+            return super().dispatch(request, app_label, model_name)
+        try:
+            remove_stale()  # checks the staging directory first
+        except StagingError as exc:
+            return _staging_unsafe(request, exc, self.entry)
+        # Upload handlers must be in place before anything reads the body.
+        self.limiter = LimitedUploadHandler(request, conf.get("IMPORT_MAX_UPLOAD_SIZE"))
+        self.disk = DiskUploadHandler(request)
+        request.upload_handlers = [self.limiter, self.disk]
+        self.kept: str | None = None
+        try:
+            return super().dispatch(request, app_label, model_name)
+        finally:
+            self.disk.discard(keep=self.kept)
 
     def get(self, request, app_label: str, model_name: str) -> HttpResponse:
         form = UploadForm(modes=self.modes)
         return self._form(request, form)
 
-    @method_decorator(csrf_protect)
     def post(self, request, app_label: str, model_name: str) -> HttpResponse:
         files = request.FILES  # reads the body through the handlers
         if self.limiter.exceeded:
-            self.disk.upload_interrupted()
             return self._too_large(request)
+        return csrf_protect(self._accept)(request, files)
+
+    def _accept(self, request, files) -> HttpResponse:
         form = UploadForm(request.POST, files, modes=self.modes)
         if not form.is_valid():
             return self._form(request, form)
@@ -161,31 +204,28 @@ class UploadView(View):
         try:
             result = run(self.entry, staged, dry_run=True)
         except ImportFileError as exc:
-            staged.discard()
             context["file_error"] = str(exc)
             result = None
         context["result"] = result
+        if result is None:
+            pass
+        elif result.stopped:
+            # Nothing to confirm: the page says why; the upload and its rejects go.
+            max_errors = conf.get("IMPORT_MAX_ERRORS")
+            if result.rejected >= max_errors:
+                result.stopped = STOPPED_AT_MAX_ERRORS.format(limit=max_errors)
+        else:
+            self.kept = staged.token
+            args = (self.entry.model._meta.app_label, self.entry.model._meta.model_name)
+            context["confirm_url"] = reverse("exports_import:confirm", args=(*args, staged.token))
+            if result.errors_path:
+                context["rejects_url"] = reverse(
+                    "exports_import:rejects", args=(*args, staged.token)
+                )
         if result is not None:
             context["preview_rows"] = [
                 [row.get(c) for c in result.columns] for row in result.preview
             ]
-            context["confirm_url"] = reverse(
-                "exports_import:confirm",
-                args=(
-                    self.entry.model._meta.app_label,
-                    self.entry.model._meta.model_name,
-                    staged.token,
-                ),
-            )
-            if result.errors_path:
-                context["rejects_url"] = reverse(
-                    "exports_import:rejects",
-                    args=(
-                        self.entry.model._meta.app_label,
-                        self.entry.model._meta.model_name,
-                        staged.token,
-                    ),
-                )
         return TemplateResponse(
             request, "exports/import/validate.html", _context(request, self.entry, **context)
         )
@@ -206,6 +246,10 @@ def run(entry: registry.Exportable, staged: Staged, *, dry_run: bool, on_error: 
         allowed_fields=entry.import_fields,
         keep_errors=FIRST_ERRORS,
         keep_preview=PREVIEW_ROWS,
+        max_errors=conf.get("IMPORT_MAX_ERRORS"),
+        max_rows=conf.get("IMPORT_MAX_ROWS"),
+        max_decompressed_size=conf.get("IMPORT_MAX_DECOMPRESSED_SIZE"),
+        max_rejects_size=conf.get("IMPORT_MAX_REJECTS_SIZE"),
     )
 
 
@@ -222,7 +266,10 @@ def confirm_view(request: HttpRequest, app_label: str, model_name: str, token: s
         return redirect("exports_import:upload", app_label, model_name)
     entry = _entry(app_label, model_name)
     modes = _modes(request, entry)
-    staged = _staged(request, entry, token)
+    try:
+        staged = _staged(request, entry, token)
+    except StagingError as exc:
+        return _staging_unsafe(request, exc, entry)
     if staged.mode not in modes:
         raise PermissionDenied
     on_error = "skip" if request.POST.get("on_error") == "skip" else "abort"
@@ -245,7 +292,10 @@ def rejects_view(request: HttpRequest, app_label: str, model_name: str, token: s
     """The full reject file, streamed from disk."""
     entry = _entry(app_label, model_name)
     _modes(request, entry)
-    staged = _staged(request, entry, token)
+    try:
+        staged = _staged(request, entry, token)
+    except StagingError as exc:
+        return _staging_unsafe(request, exc, entry)
     if not staged.rejects.exists():
         raise Http404(UPLOAD_GONE)
     # For people: every cell formula-neutralised as it streams (the file keeps the exact rows).

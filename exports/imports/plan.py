@@ -105,6 +105,20 @@ def importable_field(
     return field, lookup
 
 
+def is_declared(
+    path: str, field: models.Field, lookup: models.Field | None, allowed: set[str]
+) -> bool:
+    """Whether a column may be imported where only the ``allowed`` paths are (the admin).
+
+    A related model's field (``customer__email``) only when that path is declared: allowing
+    it because ``customer_id`` is would let an importer probe which e-mails exist. A field
+    itself under any of its names (``customer``, ``customer_id``; ``pk`` for ``id``).
+    """
+    if lookup is not None:
+        return path in allowed
+    return bool({path, field.name, field.attname} & allowed)
+
+
 def _concrete(opts, name: str) -> models.Field:
     if name == "pk":
         return opts.pk
@@ -194,7 +208,7 @@ def build_plan(
         except LookupError:
             unknown.append(name)
             continue
-        if allowed_set is not None and not {path, field.name, field.attname} & allowed_set:
+        if allowed_set is not None and not is_declared(path, field, lookup, allowed_set):
             unknown.append(name)
             continue
         target = Target(index=index, name=name, path=path, field=field, lookup=lookup)

@@ -1,10 +1,16 @@
 """Uploads for the admin import: streamed to a private directory in chunks, with a size cap.
 
 An upload never sits in memory: :class:`LimitedUploadHandler` counts bytes as they arrive and
-stops the request past ``IMPORT_MAX_UPLOAD_SIZE`` (the view answers 413), and
+stops the request past ``IMPORT_MAX_UPLOAD_SIZE`` (the view answers 413; a request that
+declares a larger ``Content-Length`` is refused before its body is read), and
 :class:`DiskUploadHandler` writes each chunk straight to ``<staging>/<token>/upload``. The
 token (random, checked against the user and model) ties the validation page, the reject file
-and the confirmation to that file.
+and the confirmation to that file. Every directory the handler made for a request that did not
+end in a validation page with a Confirm button is removed before the response goes out.
+
+The staging directory (``IMPORT_STAGING_DIR``, by default ``exports-imports-<uid>`` in the
+system's temporary directory) is made private (0700) and refused when it is a symlink or owned
+by another user: on a shared temporary directory anyone can create that name first.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import json
 import os
 import secrets
 import shutil
+import stat
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -21,14 +28,59 @@ from pathlib import Path
 
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.http import QueryDict
+from django.utils.datastructures import MultiValueDict
 
-STAGING = Path(tempfile.gettempdir()) / "exports-imports"
+from .. import conf
+
 TOKEN_BYTES = 16
 STALE_AFTER = 24 * 3600
+# What a multipart body adds around the file (boundaries, the other fields) before a declared
+# Content-Length is taken as over the limit.
+MULTIPART_SLACK = 64 * 1024
+
+STAGING_SYMLINK = "The import staging directory {path} is a symbolic link; refusing to use it."
+STAGING_OWNER = (
+    "The import staging directory {path} belongs to another user (uid {uid}); refusing to use it."
+)
+STAGING_NOT_DIR = "The import staging path {path} is not a directory; refusing to use it."
 
 
 class UploadTooLarge(Exception):
     pass
+
+
+class StagingError(Exception):
+    """The staging directory is not safe to use (a symlink, someone else's, not a directory)."""
+
+
+def staging_root() -> Path:
+    configured = conf.get("IMPORT_STAGING_DIR")
+    if configured:
+        return Path(configured)
+    uid = os.geteuid() if hasattr(os, "geteuid") else 0
+    return Path(tempfile.gettempdir()) / f"exports-imports-{uid}"
+
+
+def ensure_staging() -> Path:
+    """Create the staging directory (0700) if needed, and check that it is ours and private.
+
+    Raises :class:`StagingError` for a symlink, a non-directory or another user's directory;
+    a directory of ours with wider permissions is narrowed to 0700.
+    """
+    root = staging_root()
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(root, 0o700)
+    info = os.lstat(root)
+    if stat.S_ISLNK(info.st_mode):
+        raise StagingError(STAGING_SYMLINK.format(path=root))
+    if not stat.S_ISDIR(info.st_mode):
+        raise StagingError(STAGING_NOT_DIR.format(path=root))
+    if hasattr(os, "geteuid") and info.st_uid != os.geteuid():
+        raise StagingError(STAGING_OWNER.format(path=root, uid=info.st_uid))
+    if stat.S_IMODE(info.st_mode) != 0o700:
+        os.chmod(root, 0o700)
+    return root
 
 
 class LimitedUploadHandler(FileUploadHandler):
@@ -41,9 +93,12 @@ class LimitedUploadHandler(FileUploadHandler):
         self.exceeded = False
 
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
-        if content_length and content_length > self.limit + 64 * 1024:
+        if content_length and content_length > self.limit + MULTIPART_SLACK:
+            # Refuse without reading the body: an empty form (raising StopUpload here would
+            # escape Django's parser, and the CSRF check reading request.POST, as a 500).
             self.exceeded = True
-            raise StopUpload(connection_reset=True)
+            return QueryDict(encoding=encoding), MultiValueDict()
+        return None
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
         self.received += len(raw_data)
@@ -63,13 +118,21 @@ class StagedFile(UploadedFile):
 
 
 class DiskUploadHandler(FileUploadHandler):
-    """Write the uploaded file's chunks to a fresh staging directory as they arrive."""
+    """Write each uploaded file's chunks to a fresh staging directory as they arrive.
+
+    Every directory made is remembered: :meth:`discard` removes all of them but the one kept.
+    """
+
+    def __init__(self, request=None) -> None:
+        super().__init__(request)
+        self.directories: list[Path] = []
 
     def new_file(self, *args, **kwargs) -> None:
         super().new_file(*args, **kwargs)
         self.token = secrets.token_urlsafe(TOKEN_BYTES)
         self.directory = staging_dir(self.token)
-        self.directory.mkdir(parents=True, mode=0o700)
+        self.directory.mkdir(mode=0o700)
+        self.directories.append(self.directory)
         self.path = self.directory / "upload"
         # Named "file" so Django's parser closes it if the upload is stopped.
         self.file = open(self.path, "wb")  # noqa: SIM115  (closed in file_complete)
@@ -88,6 +151,14 @@ class DiskUploadHandler(FileUploadHandler):
         if hasattr(self, "file"):
             self.file.close()
             shutil.rmtree(self.directory, ignore_errors=True)
+
+    def discard(self, *, keep: str | None = None) -> None:
+        """Close the open file and remove every directory made, except ``keep``'s."""
+        if hasattr(self, "file"):
+            self.file.close()
+        for directory in self.directories:
+            if directory.name != keep:
+                shutil.rmtree(directory, ignore_errors=True)
 
 
 @dataclass(frozen=True)
@@ -125,23 +196,26 @@ class Staged:
 
 def remove_stale(max_age: float = STALE_AFTER) -> None:
     """Remove staged uploads nobody confirmed (older than ``max_age`` seconds)."""
-    if not STAGING.is_dir():
-        return
+    root = ensure_staging()
     cutoff = time.time() - max_age
-    for entry in STAGING.iterdir():
+    for entry in root.iterdir():
         with contextlib.suppress(OSError):
-            if entry.stat().st_mtime < cutoff:
-                shutil.rmtree(entry, ignore_errors=True)
+            if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                if entry.is_symlink() or not entry.is_dir():
+                    entry.unlink()
+                else:
+                    shutil.rmtree(entry, ignore_errors=True)
 
 
 def staging_dir(token: str) -> Path:
     if not token.replace("-", "").replace("_", "").isalnum() or len(token) > 64:
         raise FileNotFoundError(token)
-    return STAGING / token
+    return staging_root() / token
 
 
 def load_staged(token: str, *, user_id: int, model: str) -> Staged:
     """The staged upload for ``token``; FileNotFoundError if missing or someone else's."""
+    ensure_staging()
     meta = staging_dir(token) / "meta.json"
     data = json.loads(meta.read_text())
     staged = Staged(**data)
