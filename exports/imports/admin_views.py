@@ -299,9 +299,8 @@ def rejects_view(request: HttpRequest, app_label: str, model_name: str, token: s
     if not staged.rejects.exists():
         raise Http404(UPLOAD_GONE)
     # For people: every cell formula-neutralised as it streams (the file keeps the exact rows).
-    response = StreamingHttpResponse(
-        iter_for_people(staged.rejects), content_type="text/csv; charset=utf-8"
-    )
+    rows = iter_for_people(staged.rejects, escape_formulas=conf.get("HTTP_ESCAPE_FORMULAS"))
+    response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
     filename = f"{os.path.splitext(staged.name)[0]}.rejects.csv"
     response["Content-Disposition"] = content_disposition_header(True, filename)
     return response

@@ -106,21 +106,25 @@ class RejectWriter:
 
 
 def iter_for_people(
-    path: str | os.PathLike[str], *, chunk_size: int = DOWNLOAD_CHUNK
+    path: str | os.PathLike[str],
+    *,
+    escape_formulas: bool = True,
+    chunk_size: int = DOWNLOAD_CHUNK,
 ) -> Iterator[bytes]:
     """The reject file as a download for people: every cell formula-neutralised.
 
-    The file on disk keeps the exact rows (``importdata --rejects`` is read by machines); this
+    The file on disk keeps the exact rows (``importdata --errors`` is read by machines); this
     re-writes it record by record as it is read, so memory stays bounded by one chunk plus one
     record (a record is at most ``RAW_PREVIEW`` characters of row plus its message). Cells are
     quoted like the exporter's CSV, which also quotes a lone carriage return.
     """
     quote = _quoter(",", single_column=False)
+    guard = neutralise_formula if escape_formulas else str
     lines: list[str] = []
     size = 0
     with open(path, encoding="utf-8", newline="") as handle:
         for record in csv.reader(handle):
-            line = ",".join([quote(neutralise_formula(cell)) for cell in record]) + "\n"
+            line = ",".join([quote(guard(cell)) for cell in record]) + "\n"
             lines.append(line)
             size += len(line)
             if size >= chunk_size:

@@ -87,3 +87,15 @@ def test_download_streams_in_bounded_chunks(tmp_path, monkeypatch):
     assert lines[1:3] == ['2,name,bad,"\'-2,x"', '3,name,bad,"\'-3,x"']
     assert len(lines) == 2001
     assert rejects.DOWNLOAD_CHUNK == 64 * 1024
+
+
+def test_the_setting_turns_it_off_like_every_other_download(admin_client, settings):
+    settings.EXPORTS = {**settings.EXPORTS, "HTTP_ESCAPE_FORMULAS": False}
+
+    response = reject_download(admin_client, HOSTILE)
+
+    body = b"".join(response.streaming_content).decode()
+    assert body.splitlines()[2] == (
+        "3,country,3 characters is more than the maximum of 2,"
+        '"ok@example.com,""x;=1+1"",DEU,2024-01-01T00:00:00+00:00"'
+    )
