@@ -13,6 +13,9 @@
 
 If the database still refuses a batch (a check constraint, a race with another writer), the
 batch is retried row by row, each in a savepoint, so the row at fault is named.
+
+The loader never moves the id sequence itself: :meth:`Loader.reset_sequence` is for the
+caller to run once the rows are committed (``setval`` is not transactional).
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from functools import cached_property
 from typing import Any
 
-from django.core.management.color import no_style
 from django.db import DatabaseError, connections, models, transaction
 from django.db.models import signals
 from django.db.models.base import ModelState
@@ -34,7 +36,7 @@ from django.utils import timezone
 from .binder import keeps_json_text
 from .errors import DATABASE_REJECTED, RowError
 from .integrity import NATIVE_TYPES, Row
-from .plan import Plan
+from .plan import Plan, is_auto
 
 # Values psycopg's COPY writes correctly as they are (after the binder's checks).
 _COPY_AS_IS = NATIVE_TYPES | {
@@ -123,7 +125,6 @@ class Loader:
                 result = self._write(rows)
         except DatabaseError:
             return self._write_one_by_one(rows)
-        self.reset_sequence()
         return result
 
     def _write(self, rows: list[Row]) -> tuple[int, int]:
@@ -194,16 +195,38 @@ class Loader:
                 continue
             created += c
             updated += u
-        self.reset_sequence()
         return created, updated
 
+    @property
+    def moves_sequence(self) -> bool:
+        """Whether new rows take ids from the file that the pk's sequence has not given."""
+        pk = self.model._meta.pk
+        return self.pk_in_file and is_auto(pk) and self.connection.vendor == "postgresql"
+
     def reset_sequence(self) -> None:
-        if self.pk_in_file and self.connection.vendor == "postgresql":
-            # Explicit keys leave the sequence behind; as loaddata does, move it on.
-            statements = self.connection.ops.sequence_reset_sql(no_style(), [self.model])
-            with self.connection.cursor() as cursor:
-                for sql in statements:
-                    cursor.execute(sql)
+        """Move the pk's sequence past the table's largest id; forward only, never back.
+
+        Call it after the rows are committed: ``setval`` is not undone by a rollback, so a
+        dry run (or a rolled-back import) of the id 9223372036854775807 would otherwise
+        leave every later insert failing. Forward only: another session may hold ids from
+        the sequence above this table's visible maximum (rows not committed yet), and moving
+        the sequence back below them would hand them out again. (SQLite's AUTOINCREMENT
+        counter is a table, rolled back with the rows: nothing to do there.)
+        """
+        if not self.moves_sequence:
+            return
+        quote = self.connection.ops.quote_name
+        table = self.model._meta.db_table
+        column = self.model._meta.pk.column
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT setval(s.name, m.top)"
+                " FROM (SELECT pg_get_serial_sequence(%s, %s) AS name) s,"
+                f" (SELECT MAX({quote(column)}) AS top FROM {quote(table)}) m"
+                " WHERE s.name IS NOT NULL"
+                " AND m.top > COALESCE(pg_sequence_last_value(s.name::regclass), 0)",
+                [quote(table), column],
+            )
 
     def _can_copy(self) -> bool:
         return not any(isinstance(f.get_default(), BaseExpression) for f in self.defaults)
@@ -237,7 +260,7 @@ class Loader:
                 return False
         return all((t.field.column,) in foreign for t in self.plan.targets if t.field.is_relation)
 
-    def stream(self, rows: Iterable[Row], *, reset_sequence: bool = True) -> int:
+    def stream(self, rows: Iterable[Row]) -> int:
         """COPY ``rows`` as they come, leaving the unique and foreign-key checks to PostgreSQL.
 
         The rows are bound while PostgreSQL inserts the ones before them (psycopg sends as
@@ -246,15 +269,12 @@ class Loader:
         caller holds :meth:`immediate_foreign_keys` around many), so a missing key fails it
         here rather than at COMMIT. On a DatabaseError the caller rolls back to its
         savepoint and checks the rows itself to say which ones are wrong. Returns how many
-        rows were written. A caller writing many batches in one transaction may pass
-        ``reset_sequence=False`` and call :meth:`reset_sequence` once at the end.
+        rows were written.
         """
         with contextlib.ExitStack() as stack:
             if not self._immediate:
                 stack.enter_context(self.immediate_foreign_keys())
             count = self._copy(rows)
-        if reset_sequence:
-            self.reset_sequence()
         return count
 
     @contextlib.contextmanager
