@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import sys
 from pathlib import Path
@@ -9,7 +10,9 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import override_settings
 
+from exports.imports import errors as E
 from exports.management.commands import importdata as cmd
 from exportsite.shop.models import Customer, Order
 from tests.factories import CustomerFactory, OrderFactory
@@ -231,3 +234,59 @@ def test_max_errors_and_resume(tmp_path):
 def test_no_progress_bar_when_not_a_tty(tmp_path, capsys):
     run("shop.Customer", DATA / "customers.csv", "--errors", tmp_path / "r.csv")
     assert "B/s" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("encoding", ["base64", "hex", "rot13", "zlib_codec", "uu", "punycode"])
+def test_encoding_that_is_not_a_character_set(tmp_path, encoding):
+    with pytest.raises(CommandError) as info:
+        run("shop.Customer", DATA / "customers.csv", "--encoding", encoding)
+    assert info.value.args == (
+        cmd.FILE_ERROR.format(error=E.NOT_TEXT_ENCODING.format(encoding=encoding)),
+    )
+    assert info.value.returncode == cmd.EXIT_FAILED
+    assert Customer.objects.count() == 0
+
+
+def test_utf16_named_for_a_utf8_file(tmp_path):
+    with pytest.raises(CommandError) as info:
+        run("shop.Customer", DATA / "customers.csv", "--encoding", "utf-16")
+    assert info.value.args == (
+        cmd.FILE_ERROR.format(
+            error=E.DECODE_FAILED.format(
+                line=1, encoding="utf-16", error="UTF-16 stream does not start with BOM"
+            )
+        ),
+    )
+
+
+@override_settings(
+    EXPORTS={
+        "IMPORT_MAX_DECOMPRESSED_SIZE": 10,
+        "IMPORT_MAX_ROWS": 1,
+        "IMPORT_MAX_ERRORS": 1,
+        "IMPORT_MAX_REJECTS_SIZE": 10,
+    }
+)
+def test_the_admins_bounds_do_not_apply(tmp_path):
+    """Operators import files of any size on purpose; --max-errors is their own bound."""
+    gz = tmp_path / "customers.csv.gz"
+    gz.write_bytes(gzip.compress((DATA / "customers.csv").read_bytes()))
+    run("shop.Customer", gz, "--errors", tmp_path / "r.csv")
+    assert Customer.objects.count() == 2
+    bad = tmp_path / "bad.csv"
+    bad.write_text("email,name,country,created_at\n" + "x,N,DE,\n" * 3)
+    with pytest.raises(CommandError):
+        run("shop.Customer", bad, "--errors", tmp_path / "r.csv")
+    assert len(read_rejects(tmp_path / "r.csv")) == 6  # two problems on each of three rows
+
+
+def test_a_lookup_column_is_accepted_from_operators(tmp_path):
+    """importdata names any model and any unique lookup; import_fields bind the admin only."""
+    customer = CustomerFactory(email="ann@example.com")
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "customer__email,status,total_cents,currency,reference,created_at\n"
+        "ann@example.com,paid,100,EUR,5d1b8c6e-0c6f-4a53-9d8e-3c0f6f1e2a10,2024-01-31T13:45:00.000000+00:00\n"
+    )
+    run("shop.Order", path, "--errors", tmp_path / "r.csv")
+    assert Order.objects.get().customer == customer
