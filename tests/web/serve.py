@@ -3,9 +3,11 @@
 The demo project as deployed, plus two test-only switches read from the environment:
 ``LIVE_EXPORTS_ENGINE`` forces an export engine, and ``LIVE_FAIL_AFTER_CHUNKS=N`` makes the
 database "fail" (a ``django.db.OperationalError``) after N data chunks of every export, to
-check that a failure after the first byte aborts the connection.
+check that a failure after the first byte aborts the connection. ``LIVE_EXPORTS_SETTINGS``
+(JSON) is merged into ``settings.EXPORTS`` (upload limits, the staging directory).
 """
 
+import json
 import os
 
 import django
@@ -21,6 +23,9 @@ from django.db import OperationalError  # noqa: E402
 from exports.stream import Export  # noqa: E402
 
 INJECTED = "injected failure: server closed the connection unexpectedly"
+
+if extra := os.environ.get("LIVE_EXPORTS_SETTINGS"):
+    settings.EXPORTS = {**settings.EXPORTS, **json.loads(extra)}
 
 if engine := os.environ.get("LIVE_EXPORTS_ENGINE"):
     settings.EXPORTS = {**settings.EXPORTS, "ENGINE": engine}
