@@ -5,6 +5,8 @@ itself for JSON fields, and strings holding the canonical text form for everythi
 (decimals included, so no precision is lost to a reader's floats). JSON fields are written in
 their canonical text (PostgreSQL's ``jsonb`` form), so every backend gives the same bytes; a
 float that JSON cannot hold (NaN, infinities) is written as a string of its canonical text.
+With formula neutralising on (downloads for people), a text value holds the same neutralised
+text as its CSV cell, and a JSON value gets the JSON cell rule inside its strings.
 
 Lines are assembled from each value's JSON text rather than by encoding a dict per row: that
 lets the canonical JSON text pass through as it is, and saves building a dict per row.
