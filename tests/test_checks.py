@@ -115,3 +115,40 @@ def test_settings_are_read_through_the_cached_accessor(settings):
 
     settings.EXPORTS = {"CHUNK_SIZE": 9}
     assert conf.get("CHUNK_SIZE") == 9
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "IMPORT_MAX_DECOMPRESSED_SIZE",
+        "IMPORT_MAX_ROWS",
+        "IMPORT_MAX_ERRORS",
+        "IMPORT_MAX_REJECTS_SIZE",
+    ],
+)
+def test_admin_import_bounds_must_be_positive_integers(settings, key):
+    settings.EXPORTS = {key: 0}
+
+    assert [(e.msg, e.id) for e in check_settings()] == [
+        (f"settings.EXPORTS[{key!r}] must be a positive integer, not 0.", "exports.E006")
+    ]
+
+
+@pytest.mark.parametrize("value", ["relative/dir", 5])
+def test_staging_dir_must_be_an_absolute_path(settings, value):
+    settings.EXPORTS = {"IMPORT_STAGING_DIR": value}
+
+    assert [(e.msg, e.id) for e in check_settings()] == [
+        (
+            f"settings.EXPORTS['IMPORT_STAGING_DIR'] must be an absolute path or None, "
+            f"not {value!r}.",
+            "exports.E007",
+        )
+    ]
+
+
+def test_staging_dir_may_be_absolute_or_none(settings, tmp_path):
+    settings.EXPORTS = {"IMPORT_STAGING_DIR": str(tmp_path)}
+    assert check_settings() == []
+    settings.EXPORTS = {"IMPORT_STAGING_DIR": None}
+    assert check_settings() == []
