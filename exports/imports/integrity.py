@@ -52,8 +52,12 @@ def _fields_label(fields: Sequence[models.Field]) -> str:
     return ", ".join(f.name for f in fields)
 
 
-def resolve_foreign_keys(plan: Plan, rows: list[Row], *, using: str) -> None:
-    """Check every foreign key of the batch exists; replace lookups by the key they name."""
+def resolve_foreign_keys(plan: Plan, rows: list[Row], *, using: str, carried: Any = None) -> None:
+    """Check every foreign key of the batch exists; replace lookups by the key they name.
+
+    ``carried`` (:class:`~exports.imports.carried.CarriedKeys`): rows of this same table
+    that a dry run wrote and rolled back, which count as existing.
+    """
     by_field: dict[str, list[Target]] = {}
     for target in plan.targets:
         if target.field.is_relation:
@@ -78,6 +82,8 @@ def resolve_foreign_keys(plan: Plan, rows: list[Row], *, using: str) -> None:
                     using=using,
                 )
             )
+            if carried is not None and related is plan.model:
+                found.update(carried.find_related(field, wanted - found.keys()))
             for row in live:
                 value = row.values[position]
                 if value not in found:
@@ -247,10 +253,15 @@ def existing(
     return found
 
 
-def check_existing_for_create(plan: Plan, rows: list[Row], *, using: str) -> None:
-    """In create mode, a row whose unique value is already in the table is an error."""
+def check_existing_for_create(
+    plan: Plan, rows: list[Row], *, using: str, carried: Any = None
+) -> None:
+    """In create mode, a row whose unique value is already in the table is an error.
+
+    ``carried``: as for :func:`resolve_foreign_keys`, keys that count as written.
+    """
     label = plan.model._meta.label
-    for fields, positions, column in plan.file_unique_sets:
+    for index, (fields, positions, column) in enumerate(plan.file_unique_sets):
         live = [r for r in rows if not r.errors]
         keys = _keys(live, positions)
         wanted = set(keys)
@@ -258,6 +269,8 @@ def check_existing_for_create(plan: Plan, rows: list[Row], *, using: str) -> Non
         if len(positions) > 1:
             wanted = {k for k in wanted if None not in k}
         found = existing(plan.model, fields, wanted, using=using)
+        if carried is not None:
+            found.update(carried.find(index, wanted - found.keys()))
         if not found:
             continue
         for row, key in zip(live, keys, strict=True):
@@ -325,6 +338,7 @@ class SeenKeys:
         self.column = plan.targets[self.positions[0]].name
         self.table = f"exports_import_seen_{uuid.uuid4().hex[:12]}"
         self.created = False
+        self.last_added: list[tuple[str, int]] = []
 
     def create(self) -> None:
         connection = connections[self.using]
@@ -343,7 +357,22 @@ class SeenKeys:
             cursor.execute(f"DROP TABLE IF EXISTS {connection.ops.quote_name(self.table)}")
         self.created = False
 
+    def _insert(self, cursor: Any, new: list[tuple[str, int]]) -> None:
+        quoted = connections[self.using].ops.quote_name(self.table)
+        for start in range(0, len(new), IN_CHUNK // 2):
+            part = new[start : start + IN_CHUNK // 2]
+            marks = ", ".join(["(%s, %s)"] * len(part))
+            params = [x for pair in part for x in pair]
+            cursor.execute(f"INSERT INTO {quoted} (k, line) VALUES {marks}", params)
+
+    def add_again(self) -> None:
+        """Add the last batch's new keys again, after a dry run rolled that batch back."""
+        if self.last_added:
+            with connections[self.using].cursor() as cursor:
+                self._insert(cursor, self.last_added)
+
     def check_and_add(self, rows: list[Row]) -> None:
+        self.last_added = []
         live = [r for r in rows if not r.errors]
         if not live:
             return
@@ -359,11 +388,8 @@ class SeenKeys:
                 cursor.execute(f"SELECT k, line FROM {quoted} WHERE k IN ({marks})", part)
                 seen.update(cursor.fetchall())
             new = [(k, r.line) for k, r in keys.items() if k not in seen]
-            for start in range(0, len(new), IN_CHUNK // 2):
-                part = new[start : start + IN_CHUNK // 2]
-                marks = ", ".join(["(%s, %s)"] * len(part))
-                params = [x for pair in part for x in pair]
-                cursor.execute(f"INSERT INTO {quoted} (k, line) VALUES {marks}", params)
+            self._insert(cursor, new)
+        self.last_added = new
         label = _fields_label(self.plan.key)
         for key, row in keys.items():
             if key in seen:

@@ -8,7 +8,9 @@ iterator; a batch of ``chunk_size`` rows is the most it holds. Transactions:
   transaction is rolled back: nothing is written.
 - ``on_error="skip"``: one transaction per batch; bad rows are rejected, good rows committed,
   and a checkpoint is saved after each batch so ``resume=True`` can continue after a crash.
-- ``dry_run=True``: as either, but the outer transaction is always rolled back.
+- ``dry_run=True``: as either, but the outer transaction is always rolled back. On SQLite,
+  where a writer locks the whole file, each batch is rolled back at once instead and the keys
+  later batches must see are carried (:mod:`exports.imports.carried`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, models, tran
 from .. import conf
 from . import checkpoint as checkpoints
 from .binder import Binder
+from .carried import CarriedKeys
 from .errors import (
     BAD_CHUNK_SIZE,
     BAD_DELIMITER,
@@ -378,6 +381,9 @@ class _Run:
         self.seen = SeenKeys(self.plan, using=self.using) if self.plan.mode != "create" else None
         self.connection = connections[self.using]
         self._sequence_hook = False
+        self.rollback_each = False
+        self.carried: CarriedKeys | None = None
+        self._written: list[Row] = []
 
     def _move_sequence_after_commit(self) -> None:
         """Have the id sequence moved past the file's ids when the rows are committed.
@@ -397,13 +403,21 @@ class _Run:
 
     def execute(self, records: Iterator[Record], *, atomic: bool, dry_run: bool) -> None:
         result = self.result
+        # A dry run on SQLite rolls each batch back at once, holding no lock between batches
+        # (see exports.imports.carried); the keys the next batches must see are carried.
+        self.rollback_each = dry_run and self.connection.vendor == "sqlite"
+        if self.rollback_each:
+            atomic = False
+            self.carried = CarriedKeys(self.plan, using=self.using)
         outer = transaction.atomic(using=self.using) if atomic else contextlib.nullcontext()
         try:
             with outer:
                 if self.seen is not None:
                     self.seen.create()
+                if self.carried is not None:
+                    self.carried.create()
                 try:
-                    self._batches(records, commit_each=not atomic)
+                    self._batches(records, commit_each=not atomic and not self.rollback_each)
                 except ImportFileError as exc:
                     result.stopped = str(exc)
                 if atomic:
@@ -414,6 +428,8 @@ class _Run:
         finally:
             if self.seen is not None:
                 self.seen.drop()
+            if self.carried is not None:
+                self.carried.drop()
 
     def _batches(self, records: Iterator[Record], *, commit_each: bool) -> None:
         if self.loader.can_stream and not commit_each and self.max_errors is None:
@@ -428,6 +444,12 @@ class _Run:
                 created, updated, last_line, done = self._batch(batch)
                 if created:
                     self._move_sequence_after_commit()
+                if self.rollback_each:
+                    transaction.set_rollback(True, using=self.using)
+            if self.rollback_each:
+                self.carried.add(self._written)
+                if self.seen is not None:
+                    self.seen.add_again()
             result.created += created
             result.updated += updated
             if commit_each and (created or updated):
@@ -569,7 +591,8 @@ class _Run:
         for row in good:
             if row.errors:  # refused by the database
                 self._reject(row.raw, row.errors)
-        self._keep_preview([r for r in good if not r.errors])
+        self._written = [r for r in good if not r.errors]
+        self._keep_preview(self._written)
         return created, updated
 
     def _bind(self, batch: list[Record], rows: list[Row], tally: list[int]) -> Iterator[Row]:
@@ -605,10 +628,10 @@ class _Run:
 
     def _check(self, rows: list[Row]) -> None:
         plan = self.plan
-        resolve_foreign_keys(plan, rows, using=self.using)
+        resolve_foreign_keys(plan, rows, using=self.using, carried=self.carried)
         check_batch_duplicates(plan, rows)
         if plan.mode == "create":
-            check_existing_for_create(plan, rows, using=self.using)
+            check_existing_for_create(plan, rows, using=self.using, carried=self.carried)
         else:
             match_keys(plan, rows, using=self.using)
             self.seen.check_and_add(rows)
