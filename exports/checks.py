@@ -70,6 +70,18 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
             errors.append(
                 Error(f"settings.EXPORTS[{key!r}] must be True or False.", id="exports.E005")
             )
+    stall = user.get("CLIENT_STALL_TIMEOUT", DEFAULTS["CLIENT_STALL_TIMEOUT"])
+    if stall is not None and (
+        isinstance(stall, bool) or not isinstance(stall, int | float) or not stall > 0
+    ):
+        errors.append(
+            Error(
+                f"settings.EXPORTS['CLIENT_STALL_TIMEOUT'] must be a positive number of seconds "
+                f"or None, not {stall!r}.",
+                hint=f"The default is {DEFAULTS['CLIENT_STALL_TIMEOUT']}.",
+                id="exports.E008",
+            )
+        )
     for key in IMPORT_LIMITS:
         value = user.get(key, DEFAULTS[key])
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:

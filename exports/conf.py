@@ -22,6 +22,9 @@ DEFAULTS: dict[str, Any] = {
     "HTTP_ESCAPE_FORMULAS": True,
     # Downloads add a UTF-8 byte order mark (for Excel) unless the request says otherwise.
     "HTTP_BOM": False,
+    # Downloads: seconds a client may take no data before the export is ended (its database
+    # session terminated, the transfer aborted, the reason logged); None never ends it.
+    "CLIENT_STALL_TIMEOUT": 300,
     # Imports: the largest value (in characters) one field may hold.
     "IMPORT_MAX_FIELD_SIZE": 1024 * 1024,
     # Imports: the most columns a file may have.

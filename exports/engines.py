@@ -211,13 +211,27 @@ def python_expressions(columns: Sequence[Column], vendor: str) -> list[Any]:
 
 
 def iter_cursor_batches(
-    queryset: models.QuerySet, exprs: Sequence[Any], *, chunk_size: int, limit: int | None
+    queryset: models.QuerySet,
+    exprs: Sequence[Any],
+    *,
+    chunk_size: int,
+    limit: int | None,
+    idle_timeout: float | None = None,
 ) -> Iterator[list[tuple]]:
+    """``idle_timeout`` (seconds, PostgreSQL): the server ends the session if the transaction
+    sits idle that long between two fetches (``idle_in_transaction_session_timeout``)."""
     qs = queryset.values_list(*exprs)
     if limit is not None:
         qs = qs[:limit]
+    using = queryset.db
     # The transaction is what makes PostgreSQL stream: see the module docstring.
-    with transaction.atomic(using=queryset.db):
+    with transaction.atomic(using=using):
+        if idle_timeout and connections[using].vendor == "postgresql":
+            with connections[using].cursor() as cursor:
+                cursor.execute(
+                    "SELECT set_config('idle_in_transaction_session_timeout', %s, true)",
+                    [str(round(idle_timeout * 1000))],
+                )
         rows = qs.iterator(chunk_size=chunk_size)
         with contextlib.closing(rows):
             while batch := list(islice(rows, chunk_size)):

@@ -10,12 +10,15 @@ Shared by the download view and the admin. What it guarantees:
 - a client that goes away closes the export's generator in the thread that opened its
   transaction and cursor, so they are released at once;
 - every transfer ends in the audit log (:class:`~exports.models.ExportLog`) as completed or
-  aborted, with the user, model, fields, filters, rows, bytes and duration.
+  aborted, with the user, model, fields, filters, rows, bytes and duration;
+- a client that takes no data for ``EXPORTS["CLIENT_STALL_TIMEOUT"]`` seconds gets its export
+  ended from outside the generator (:mod:`exports.watchdog`), the reason in the audit log.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -33,11 +36,13 @@ from django.utils.text import slugify
 
 from .models import ExportLog
 from .stream import Export
+from .watchdog import STALLED, ExportStalled, Watchdog, backend_of, terminate_backend
 
 logger = logging.getLogger(__name__)
 
 FALLBACK_NAME = "export"
 CLIENT_WENT_AWAY = "client disconnected"
+STALL_HANDLING_WAIT = 30
 
 
 def attachment_header(filename: str) -> str:
@@ -107,6 +112,12 @@ class AuditedStream:
     A class rather than a generator so that ``close()`` before the first ``next()`` (a client
     gone before the body started) still records the abort. Exceptions are re-raised: that is
     what makes the server abort the connection.
+
+    With ``export.stall_timeout`` set, a :class:`~exports.watchdog.Watchdog` counts the time
+    each chunk waits for the server to ask for the next one. A client that stops reading
+    stalls the server's send, so that ask never comes: on expiry the watchdog (from its own
+    thread) ends the PostgreSQL backend the engine holds, if any, and records the reason; if
+    the server asks again later, ``__next__`` raises :class:`~exports.watchdog.ExportStalled`.
     """
 
     def __init__(self, export: Export, *, log: ExportLog) -> None:
@@ -115,17 +126,25 @@ class AuditedStream:
         self._chunks: Iterator[bytes] | None = None
         self._started = time.monotonic()
         self.finished = False
+        self._watchdog = (
+            Watchdog(export.stall_timeout, self._on_stall) if export.stall_timeout else None
+        )
+        # What the watchdog ends: the (pid, socket) the engine holds between chunks.
+        self._backend: tuple[int, int] | None = None
+        self._holds_backend = export.engine in ("cursor", "copy")
 
     def __iter__(self) -> AuditedStream:
         return self
 
     def __next__(self) -> bytes:
+        if self._watchdog is not None and not self._watchdog.disarm():
+            return self._after_stall()
         if self.finished:
             raise StopIteration
         if self._chunks is None:
             self._chunks = iter(self.export)
         try:
-            return next(self._chunks)
+            chunk = next(self._chunks)
         except StopIteration:
             self._finish(ExportLog.Status.COMPLETED)
             raise
@@ -141,9 +160,17 @@ class AuditedStream:
             )
             self._finish(ExportLog.Status.ABORTED, error=f"{type(exc).__name__}: {exc}")
             raise
+        if self._watchdog is not None:
+            if self._holds_backend:
+                self._backend = backend_of(self.export.queryset.db)
+            self._watchdog.arm()
+        return chunk
 
     def close(self) -> None:
         """Called by the server (through the response) when the transfer ends or is dropped."""
+        if self._watchdog is not None and not self._watchdog.disarm():
+            self._release_after_stall()
+            return
         if self.finished:
             return
         logger.warning(
@@ -157,6 +184,8 @@ class AuditedStream:
 
     def _finish(self, status: str, *, error: str = "") -> None:
         self.finished = True
+        if self._watchdog is not None:
+            self._watchdog.stop()
         try:
             if self._chunks is not None:
                 # Ends the export's transaction and closes its cursor before the log is written,
@@ -164,6 +193,51 @@ class AuditedStream:
                 self._chunks.close()  # type: ignore[attr-defined]
         finally:
             self._write_log(status, error)
+
+    def _on_stall(self) -> None:
+        """The watchdog's thread: end the backend, then record why (the consumer may never
+        come back to do either)."""
+        reason = STALLED.format(seconds=self.export.stall_timeout)
+        logger.warning(
+            "Export of %s for %s ended after %s rows (%s bytes): %s.",
+            self.log.model,
+            self.log.username or "anonymous",
+            self.export.rows,
+            self.export.bytes_sent,
+            reason,
+        )
+        try:
+            if self._backend is not None:
+                terminate_backend(self.export.queryset.db, *self._backend)
+            self._write_log(ExportLog.Status.ABORTED, reason)
+        finally:
+            # This thread's own connections (the log's, the terminating one is closed already).
+            connections.close_all()
+
+    def _after_stall(self) -> bytes:
+        """The server asked for more after the watchdog ended the export: abort the transfer."""
+        already = self.finished
+        self._release_after_stall()
+        if already:
+            raise StopIteration
+        raise ExportStalled(STALLED.format(seconds=self.export.stall_timeout))
+
+    def _release_after_stall(self) -> None:
+        """Close the generator in the serving thread, once the watchdog is done."""
+        if self.finished:
+            return
+        self.finished = True
+        # Let the watchdog end the backend and write the log first (bounded: it gives up on
+        # a backend after its own short timeouts).
+        self._watchdog.handled.wait(STALL_HANDLING_WAIT)  # type: ignore[union-attr]
+        if self._backend is not None:
+            # Its backend is gone: drop the connection first, so that closing the cursor and
+            # leaving the transaction below do not talk to a dead server.
+            with contextlib.suppress(DatabaseError):
+                connections[self.export.queryset.db].close()
+        if self._chunks is not None:
+            with contextlib.suppress(DatabaseError):
+                self._chunks.close()  # type: ignore[attr-defined]
 
     def _write_log(self, status: str, error: str) -> None:
         alias = router.db_for_write(ExportLog)

@@ -19,6 +19,7 @@ from . import conf, engines, keyset
 from .columns import Column, resolve_columns, resolve_path
 from .errors import ExportError
 from .formats import Writer, get_writer_class
+from .watchdog import IDLE_IN_TRANSACTION_MARGIN
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class Export:
         engine: str,
         chunk_size: int,
         limit: int | None,
+        stall_timeout: float | None = None,
     ) -> None:
         self.queryset = queryset
         self.columns = tuple(columns)
@@ -49,6 +51,8 @@ class Export:
         self.engine = engine
         self.chunk_size = chunk_size
         self.limit = limit
+        # Set for client-paced exports: see exports.watchdog.
+        self.stall_timeout = stall_timeout
         self.rows = 0
         self.bytes_sent = 0
         self.completed = False
@@ -121,8 +125,13 @@ class Export:
                 keys=keyset.keyset_keys(self.model, query.order_by, annotations=query.annotations),
             )
         else:
+            idle = self.stall_timeout and self.stall_timeout + IDLE_IN_TRANSACTION_MARGIN
             batches = engines.iter_cursor_batches(
-                self.queryset, exprs, chunk_size=self.chunk_size, limit=self.limit
+                self.queryset,
+                exprs,
+                chunk_size=self.chunk_size,
+                limit=self.limit,
+                idle_timeout=idle,
             )
         write = self.writer.write_batch
         for batch in batches:
@@ -171,8 +180,9 @@ def prepare_export(
     """Check the request and return an :class:`Export`; raises ExportError before any query.
 
     ``client_paced=True`` says that a client sets the pace (a download it may stall): on
-    SQLite the engine must then hold no lock between batches (see :mod:`exports.engines`).
-    A file or a pipe the caller writes itself keeps the default.
+    SQLite the engine must then hold no lock between batches (see :mod:`exports.engines`),
+    and the export carries ``EXPORTS["CLIENT_STALL_TIMEOUT"]`` for the sink's watchdog (see
+    :mod:`exports.watchdog`). A file or a pipe the caller writes itself keeps the default.
     """
     model = queryset.model
     chunk_size = conf.get("CHUNK_SIZE") if chunk_size is None else chunk_size
@@ -209,4 +219,5 @@ def prepare_export(
         engine=chosen,
         chunk_size=chunk_size,
         limit=limit,
+        stall_timeout=conf.get("CLIENT_STALL_TIMEOUT") if client_paced else None,
     )
