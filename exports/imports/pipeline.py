@@ -385,6 +385,28 @@ class _Run:
         self.carried: CarriedKeys | None = None
         self._written: list[Row] = []
 
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """``transaction.atomic``; on SQLite, when it is the outermost, begun IMMEDIATE.
+
+        A deferred BEGIN reads first (the key lookups) and asks for the write lock after. If
+        another connection commits in between, SQLite ends that deadlock by failing this
+        one at once ("database is locked"), and the batch's rows were rejected for it.
+        IMMEDIATE waits for the lock (the busy timeout) before the first read instead.
+        """
+        connection = self.connection
+        if connection.vendor != "sqlite" or connection.in_atomic_block:
+            with transaction.atomic(using=self.using):
+                yield
+            return
+        with contextlib.ExitStack() as stack:
+            saved, connection.transaction_mode = connection.transaction_mode, "IMMEDIATE"
+            try:
+                stack.enter_context(transaction.atomic(using=self.using))  # BEGIN IMMEDIATE
+            finally:
+                connection.transaction_mode = saved
+            yield
+
     def _move_sequence_after_commit(self) -> None:
         """Have the id sequence moved past the file's ids when the rows are committed.
 
@@ -409,7 +431,7 @@ class _Run:
         if self.rollback_each:
             atomic = False
             self.carried = CarriedKeys(self.plan, using=self.using)
-        outer = transaction.atomic(using=self.using) if atomic else contextlib.nullcontext()
+        outer = self._transaction() if atomic else contextlib.nullcontext()
         try:
             with outer:
                 if self.seen is not None:
@@ -440,7 +462,7 @@ class _Run:
             batch = self._next_batch(records)
             if batch is None:
                 return
-            with transaction.atomic(using=self.using):
+            with self._transaction():
                 created, updated, last_line, done = self._batch(batch)
                 if created:
                     self._move_sequence_after_commit()
