@@ -139,13 +139,6 @@ def copy_unsupported_reason(columns: Sequence[Column], writer: Writer, vendor: s
     return None
 
 
-def is_pk_ordering(model: type[models.Model], ordering: Sequence[Any]) -> bool:
-    if len(ordering) != 1 or not isinstance(ordering[0], str):
-        return False
-    name = ordering[0].lstrip("-")
-    return name in ("pk", model._meta.pk.name, model._meta.pk.attname)
-
-
 def choose_engine(
     requested: str,
     *,

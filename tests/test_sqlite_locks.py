@@ -10,10 +10,12 @@ short busy timeout while the export has produced only its first batch.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import sqlite3
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
 from django.db import connection, connections
 from django.db.models import F
 from django.db.models.functions import Lower
@@ -170,3 +172,20 @@ def test_an_ordering_keyset_cannot_page_is_refused_by_export_all(
         "by fields or the primary key."
     )
     assert not ExportLog.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("args", "engine"),
+    [
+        pytest.param(["--order-by=-shipped_on,customer__email"], "keyset", id="auto-keyset"),
+        pytest.param(["--engine", "cursor"], "cursor", id="explicit-cursor"),
+    ],
+)
+def test_exportdata_to_a_file_may_still_use_the_cursor(orders, tmp_path, args, engine):
+    """A file's pace is the disk's: an operator's explicit cursor engine stays allowed."""
+    out = io.StringIO()
+
+    call_command("exportdata", "shop.Order", "-o", str(tmp_path / "o.csv"), *args, stdout=out)
+
+    assert out.getvalue().endswith(f"engine {engine}).\n")

@@ -1,7 +1,8 @@
 """WSGI and ASGI entry points for the real-server tests: ``tests.web.serve:wsgi`` / ``:asgi``.
 
-The demo project as deployed, plus two test-only switches read from the environment:
-``LIVE_EXPORTS_ENGINE`` forces an export engine, and ``LIVE_FAIL_AFTER_CHUNKS=N`` makes the
+The demo project as deployed, plus test-only switches read from the environment:
+``LIVE_EXPORTS_ENGINE`` forces an export engine, ``LIVE_STALL_TIMEOUT`` sets
+``EXPORTS["CLIENT_STALL_TIMEOUT"]`` (seconds), and ``LIVE_FAIL_AFTER_CHUNKS=N`` makes the
 database "fail" (a ``django.db.OperationalError``) after N data chunks of every export, to
 check that a failure after the first byte aborts the connection. ``LIVE_EXPORTS_SETTINGS``
 (JSON) is merged into ``settings.EXPORTS`` (upload limits, the staging directory).
@@ -29,6 +30,9 @@ if extra := os.environ.get("LIVE_EXPORTS_SETTINGS"):
 
 if engine := os.environ.get("LIVE_EXPORTS_ENGINE"):
     settings.EXPORTS = {**settings.EXPORTS, "ENGINE": engine}
+
+if stall := os.environ.get("LIVE_STALL_TIMEOUT"):
+    settings.EXPORTS = {**settings.EXPORTS, "CLIENT_STALL_TIMEOUT": float(stall)}
 
 if fail_after := int(os.environ.get("LIVE_FAIL_AFTER_CHUNKS", "0")):
     real_chunks = Export._chunks

@@ -6,6 +6,9 @@ staff user holding ``view_order`` and ``export_order`` and downloads 100,000 ord
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import sqlite3
 import time
 
 import httpx
@@ -105,3 +108,99 @@ def test_disconnect_releases_the_database_session(serve, live_db, engine):
         "from exports.models import ExportLog; print(ExportLog.objects.first().status)"
     )
     assert status.strip() == "aborted"
+
+
+# A client that stays connected but stops reading --------------------------------------------
+
+STALL_TIMEOUT = 1.0
+EXPORT_ALL = "/admin/shop/order/export/?_export_format=csv"
+
+
+@contextlib.contextmanager
+def stalled_download(server, path: str):
+    """A raw socket that asks for ``path``, reads the first bytes of the body, then stops
+    reading (a tiny receive buffer, so the server's send blocks soon) but stays connected."""
+    with server.login() as client:
+        session = client.cookies["sessionid"]
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", int(server.url.rsplit(":", 1)[1])))
+    try:
+        request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: sessionid={session}\r\n"
+        sock.sendall(request.encode() + b"\r\n")
+        head = sock.recv(4096)
+        assert head.startswith(b"HTTP/1.1 200"), head
+        yield sock
+    finally:
+        sock.close()
+
+
+def log_entry(live_db) -> str:
+    return live_db.shell(
+        "from exports.models import ExportLog; e = ExportLog.objects.first(); "
+        "print(e.status, e.engine, e.error)"
+    ).strip()
+
+
+def wait_for_log(live_db, within: float) -> str:
+    deadline = time.monotonic() + within
+    while (entry := log_entry(live_db)).startswith("started") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return entry
+
+
+def test_a_stalled_export_all_leaves_sqlite_writers_free(serve, live_db):
+    if live_db.vendor != "sqlite":
+        pytest.skip("SQLite's locking; PostgreSQL's is checked below")
+    server = serve(EXPORTS_CHUNK_SIZE="500")
+    path = live_db.url.removeprefix("sqlite:///")
+    with stalled_download(server, EXPORT_ALL):
+        time.sleep(1)  # the server has filled the socket buffers and blocks in its send
+        writer = sqlite3.connect(path, timeout=0.5)
+        try:
+            writer.execute("UPDATE shop_order SET note = 'written' WHERE id = 1")
+            writer.commit()
+        finally:
+            writer.close()
+        entry = log_entry(live_db)
+
+    assert entry == "started keyset"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("engine", ["cursor", "copy"])
+def test_a_stalled_download_is_ended_and_frees_the_table(serve, live_db, engine):
+    import psycopg
+
+    server = serve(
+        LIVE_EXPORTS_ENGINE=engine, LIVE_STALL_TIMEOUT=str(STALL_TIMEOUT), EXPORTS_CHUNK_SIZE="500"
+    )
+    busy = """
+        SELECT count(*) FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid()
+          AND backend_type = 'client backend'
+          AND state IN ('active', 'idle in transaction')
+    """
+    with (
+        psycopg.connect(live_db.url, autocommit=True) as monitor,
+        stalled_download(server, URL),
+    ):
+        # The header line leaves before the query runs: wait for the export's backend.
+        started = time.monotonic()
+        while not monitor.execute(busy).fetchone()[0] and time.monotonic() - started < 5:
+            time.sleep(0.01)
+        assert monitor.execute(busy).fetchone()[0] == 1  # the export, blocked on our socket
+        stalled_at = time.monotonic()
+        while monitor.execute(busy).fetchone()[0] and time.monotonic() - stalled_at < 15:
+            time.sleep(0.05)
+        freed_after = time.monotonic() - stalled_at
+        with monitor.transaction():
+            monitor.execute("SET LOCAL lock_timeout = '2s'")
+            monitor.execute("LOCK TABLE shop_order IN ACCESS EXCLUSIVE MODE")
+        entry = wait_for_log(live_db, within=10)
+
+    assert freed_after < STALL_TIMEOUT + 5
+    assert entry == (
+        f"aborted {engine} client stalled: took no data for {STALL_TIMEOUT:g} s, "
+        "so the export was ended"
+    )
