@@ -399,6 +399,9 @@ class _Run:
             with transaction.atomic(using=self.using):
                 yield
             return
+        # ``transaction_mode`` exists only once connected, and connecting resets it from
+        # OPTIONS: connect first (a fresh ``importdata`` process has no connection yet).
+        connection.ensure_connection()
         with contextlib.ExitStack() as stack:
             saved, connection.transaction_mode = connection.transaction_mode, "IMMEDIATE"
             try:

@@ -183,3 +183,21 @@ def test_a_dry_run_sees_rows_of_the_same_table_from_earlier_batches(tmp_path):
         E.UNKNOWN_RELATED.format(model="shapes.Reading", field="id", value='"9"'),
         E.ALREADY_EXISTS.format(model="shapes.Reading", fields="id", value='"3"'),
     ]
+
+
+@pytest.mark.parametrize("on_error", ["abort", "skip"])
+def test_an_import_on_a_connection_not_yet_opened(tmp_path, file_db, on_error):
+    """The first query of a fresh process (``importdata``) is the import's IMMEDIATE BEGIN.
+
+    SQLite's ``transaction_mode`` attribute exists only once connected: every all-or-nothing
+    ``importdata`` on SQLite ended in ``AttributeError`` before the fix.
+    """
+    path = tmp_path / "in.csv"
+    path.write_text(f"email,name,country,created_at\nfresh@example.com,F,DE,{TIME}\n")
+    connections[ALIAS].close()
+    delattr(connections._connections, ALIAS)  # a wrapper that has never connected
+    result = import_file(
+        model=Customer, source=path, on_error=on_error, using=ALIAS, errors_path=tmp_path / "r"
+    )
+    assert result.complete and result.created == 1
+    assert Customer.objects.using(ALIAS).filter(email="fresh@example.com").exists()
