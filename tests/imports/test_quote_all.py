@@ -159,7 +159,11 @@ def test_round_trip_with_nulls_and_empty_strings_is_byte_identical(tmp_path, fmt
     before, first = snapshot(Reading), export()
     Reading.objects.all().delete()
     result = import_file(
-        model=Reading, source=io.BytesIO(first), format=fmt, errors_path=tmp_path / "r.csv", keep_errors=3
+        model=Reading,
+        source=io.BytesIO(first),
+        format=fmt,
+        errors_path=tmp_path / "r.csv",
+        keep_errors=3,
     )
     assert result.complete and result.created == 3, (result.first_errors, result.stopped)
     assert export() == first
