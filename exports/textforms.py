@@ -118,7 +118,8 @@ def kind_of(field: models.Field) -> Kind:
 FORMULA_SIGNS = r"=+\-@\uFF1D\uFF0B\uFF0D\uFF20\u2212"
 # Readers trim some blanks (LibreOffice's "Trim spaces"; a BOM at the start of a file is taken
 # for the encoding mark), and which ones differs by program: a sign after any of them counts.
-FORMULA_BLANKS = r" \u00A0\u2000-\u200D\u202F\u205F\u2060\u3000\uFEFF"
+# LibreOffice drops NUL when it reads a CSV: "x;<NUL>=1+1" read with ";" ran as a formula.
+FORMULA_BLANKS = r" \u00A0\u2000-\u200D\u202F\u205F\u2060\u3000\uFEFF\x00"
 # Where a reader may start a new cell inside a value: another locale's separator, a tab, or a
 # line break (quoting does not stop a reader that splits on another separator).
 CELL_BREAKS = r",;\t\r\n"
