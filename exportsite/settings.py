@@ -8,6 +8,9 @@ beside ``manage.py``):
 - ``SECRET_KEY``: a development default is used when ``DEBUG`` is on, and refused when off.
 - ``DEBUG``: default ``True`` (this is a demo project); set ``DEBUG=False`` in production.
 - ``ALLOWED_HOSTS``: comma-separated, default ``localhost,127.0.0.1,[::1]``.
+- ``DISABLE_SERVER_SIDE_CURSORS``: default ``False``; ``True`` when ``DATABASE_URL`` goes through
+  pgbouncer in transaction pooling mode (Django's server-side cursors outside a transaction
+  break there; the exports' ``auto`` engine then pages with keyset where ``COPY`` does not apply).
 """
 
 from pathlib import Path
@@ -76,6 +79,9 @@ ASGI_APPLICATION = "exportsite.asgi.application"
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+    "DISABLE_SERVER_SIDE_CURSORS", default=False
+)
 # Tests get their own database on the same server (pytest-django prefixes "test_").
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -4,6 +4,8 @@ On a newcomer's machine without PostgreSQL (the default SQLite run) the ``postgr
 with a reason. In CI, ``REQUIRE_POSTGRES=1`` makes a run that is not on PostgreSQL, or cannot
 reach it, fail instead; ``REQUIRE_BROWSER=1`` does the same for a missing chromium, and
 ``REQUIRE_LIBREOFFICE=1`` for a missing ``soffice`` (tests marked ``libreoffice``).
+``REQUIRE_PGBOUNCER=1`` fails a run whose database is not reached through pgbouncer in
+transaction mode (tests/pgbouncer.py); tests marked ``direct_connection`` skip behind it.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ import uuid
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from hypothesis import settings as hypothesis_settings
 
+from tests import pgbouncer
 from tests.accounts import ORDER_EXPORTER, make_user
 from tests.factories import CustomerFactory, OrderFactory
 
@@ -38,6 +41,10 @@ def _on_postgres() -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "browser: needs Debian's chromium (/usr/bin/chromium)")
     config.addinivalue_line("markers", "libreoffice: needs LibreOffice's soffice (Debian's)")
+    config.addinivalue_line(
+        "markers",
+        "direct_connection(reason): needs a direct PostgreSQL connection; skipped behind pgbouncer",
+    )
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -49,6 +56,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         raise pytest.UsageError(f"REQUIRE_BROWSER=1 but {CHROMIUM} is not installed.")
     if os.environ.get("REQUIRE_LIBREOFFICE") == "1" and not shutil.which(SOFFICE):
         raise pytest.UsageError("REQUIRE_LIBREOFFICE=1 but soffice is not installed.")
+    if os.environ.get("REQUIRE_PGBOUNCER") == "1":
+        error = pgbouncer.requirement_error(connection.settings_dict)
+        if error:
+            raise pytest.UsageError(error)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -60,6 +71,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     on_pg = _on_postgres()
     has_browser = bool(shutil.which(CHROMIUM))
     has_soffice = bool(shutil.which(SOFFICE))
+    behind_pgbouncer = on_pg and pgbouncer.pool_mode(connection.settings_dict) is not None
     # pytest-playwright's sync API keeps an event loop running in the main thread from the
     # first browser test to the end of the session, and Django refuses synchronous database
     # calls while one runs: browser tests go last.
@@ -71,6 +83,34 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip_browser)
         if "libreoffice" in item.keywords and not has_soffice:
             item.add_marker(skip_soffice)
+        if behind_pgbouncer and (marker := item.get_closest_marker("direct_connection")):
+            item.add_marker(pytest.mark.skip(reason=f"behind pgbouncer: {marker.args[0]}"))
+
+
+_pgbouncer_summary: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's, plus: behind pgbouncer, note its stats for the test database and close
+    its pooled server connections to it, or the final DROP DATABASE is refused."""
+    yield
+    if not _on_postgres():
+        return
+    settings_dict = connection.settings_dict
+    if pgbouncer.pool_mode(settings_dict) is None:
+        return
+    with django_db_blocker.unblock():
+        connections.close_all()
+    line = pgbouncer.stats_line(settings_dict, settings_dict["NAME"])
+    if line:
+        _pgbouncer_summary.append(line)
+    pgbouncer.release(settings_dict, settings_dict["NAME"])
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    for line in _pgbouncer_summary:
+        terminalreporter.write_line(line)
 
 
 @pytest.fixture

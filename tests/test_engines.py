@@ -306,6 +306,7 @@ class TestChoiceOnPostgres:
         assert choose("auto") == "copy"
         assert choose("auto", ordering=("status", "pk")) == "copy"
 
+    @pytest.mark.usefixtures("with_server_side_cursors")
     def test_auto_uses_the_cursor_where_copy_cannot_serve(self):
         assert choose("auto", fmt="jsonl") == "cursor"
 
@@ -315,6 +316,7 @@ class TestChoiceOnPostgres:
 
         assert excinfo.value.args == ("The copy engine writes csv and tsv only, not jsonl.",)
 
+    @pytest.mark.usefixtures("with_server_side_cursors")
     def test_copy_refuses_a_delimiter_postgresql_cannot_use(self):
         with pytest.raises(ExportError) as excinfo:
             choose("copy", delimiter="§")
@@ -337,6 +339,7 @@ class TestChoiceOnPostgres:
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("with_server_side_cursors")  # through pgbouncer too: no WITH HOLD
 def test_cursor_engine_streams_from_a_server_side_cursor_inside_a_transaction():
     customer = CustomerFactory()
     Order.objects.bulk_create(OrderFactory.build_batch(25, customer=customer))
@@ -493,6 +496,12 @@ def test_copy_statement_inlines_filter_values_safely():
 def without_server_side_cursors(monkeypatch):
     """PostgreSQL behind pgbouncer in transaction mode."""
     monkeypatch.setitem(connection.settings_dict, "DISABLE_SERVER_SIDE_CURSORS", True)
+
+
+@pytest.fixture
+def with_server_side_cursors(monkeypatch):
+    """Server-side cursors enabled, even in the run through pgbouncer (where they are not)."""
+    monkeypatch.setitem(connection.settings_dict, "DISABLE_SERVER_SIDE_CURSORS", False)
 
 
 @pytest.mark.postgres

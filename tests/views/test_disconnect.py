@@ -25,6 +25,10 @@ from tests.accounts import make_user
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True),
+    pytest.mark.direct_connection(
+        "watches the serving backend by the client's backend_pid, which pgbouncer does not "
+        "pass through (tests/web/test_servers.py checks disconnects and stalls through it)"
+    ),
     # A leaked transaction would block the teardown TRUNCATE forever: fail instead.
     pytest.mark.timeout(120),
 ]

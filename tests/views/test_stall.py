@@ -29,6 +29,11 @@ pytestmark = [
 ]
 
 TIMEOUT = 1.0
+# Behind pgbouncer the client's backend_pid is pgbouncer's own, not the serving backend's.
+BY_BACKEND_PID = pytest.mark.direct_connection(
+    "watches the serving backend by the client's backend_pid, which pgbouncer does not "
+    "pass through (tests/web/test_servers.py checks stalls through it)"
+)
 
 
 @pytest.fixture
@@ -82,6 +87,7 @@ def lock_table(monitor) -> None:
         monitor.execute("LOCK TABLE shop_order IN ACCESS EXCLUSIVE MODE")
 
 
+@BY_BACKEND_PID
 @pytest.mark.parametrize("engine", ["cursor", "copy"])
 def test_a_stalled_download_is_ended_within_the_timeout(
     client, settings, stalling, monitor, engine
@@ -155,6 +161,7 @@ def test_the_cursor_engine_asks_the_server_to_end_an_idle_transaction_too(
     assert (inside, after) == ("6min", "0")
 
 
+@BY_BACKEND_PID
 def test_no_timeout_when_disabled(client, settings, stalling, monitor):
     settings.EXPORTS = {**settings.EXPORTS, "ENGINE": "cursor", "CLIENT_STALL_TIMEOUT": None}
     client.force_login(stalling)
