@@ -130,6 +130,14 @@ def _concrete(opts, name: str) -> models.Field:
     raise LookupError(name)
 
 
+def _is_generated(model: type[models.Model], path: str) -> bool:
+    """Whether ``path`` names one of the model's generated columns (``GeneratedField``)."""
+    for field in model._meta.concrete_fields:
+        if path in (field.name, field.attname):
+            return bool(getattr(field, "generated", False))
+    return False
+
+
 def is_required(field: models.Field) -> bool:
     """True when a new row cannot be made without a value from the file.
 
@@ -203,6 +211,8 @@ def build_plan(
         path = mapping.get(name, name).strip()
         if not path:
             continue  # --map COLUMN= ignores the column
+        if _is_generated(model, path):
+            continue  # the database computes it; exports include it, so round trips do too
         try:
             field, lookup = importable_field(model, path)
         except LookupError:
