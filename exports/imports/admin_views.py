@@ -55,6 +55,9 @@ logger = logging.getLogger(__name__)
 PREVIEW_ROWS = 10
 FIRST_ERRORS = 20
 TOO_LARGE = "The file is larger than the limit of {limit} for an upload; use manage.py importdata."
+LENGTH_REQUIRED = (
+    "The upload did not declare its length (Content-Length); send the file from the form."
+)
 NOT_IMPORTABLE = "{label} is not declared importable."
 UPLOAD_GONE = "This upload is no longer available; upload the file again."
 STAGING_UNSAFE = "Imports are unavailable: the staging directory is not safe to use (see the log)."
@@ -163,6 +166,10 @@ class UploadView(View):
         return self._form(request, form)
 
     def post(self, request, app_label: str, model_name: str) -> HttpResponse:
+        if not request.META.get("CONTENT_LENGTH"):
+            # A chunked body: Django reads no body without a length, so the form would look
+            # empty and fail its CSRF check (a misleading 403). Say what is wrong instead.
+            return self._refused(request, LENGTH_REQUIRED, status=411)
         files = request.FILES  # reads the body through the handlers
         if self.limiter.exceeded:
             return self._too_large(request)
@@ -195,9 +202,12 @@ class UploadView(View):
 
     def _too_large(self, request) -> HttpResponse:
         limit = conf.get("IMPORT_MAX_UPLOAD_SIZE")
+        return self._refused(request, TOO_LARGE.format(limit=_size(limit)), status=413)
+
+    def _refused(self, request, message: str, *, status: int) -> HttpResponse:
         form = UploadForm(modes=self.modes)
-        form.errors["file"] = form.error_class([TOO_LARGE.format(limit=_size(limit))])
-        return self._form(request, form, status=413)
+        form.errors["file"] = form.error_class([message])
+        return self._form(request, form, status=status)
 
     def _validate(self, request, staged: Staged) -> HttpResponse:
         context = {"staged": staged}

@@ -148,3 +148,23 @@ def test_a_gzip_of_a_million_bad_lines_is_answered_with_the_limit(server, client
     assert "(IMPORT_MAX_ERRORS)" in response.text
     assert "Confirm import" not in response.text
     assert left(server) == []
+
+
+def test_a_chunked_upload_without_a_length_is_411_and_leaves_nothing(server, client):
+    fields = {
+        "csrfmiddlewaretoken": client.token,
+        "file": upload("c.csv", CUSTOMERS),
+        "mode": "create",
+        "encoding": "utf-8",
+    }
+    body = encode_multipart(BOUNDARY, fields)
+    response = client.post(
+        UPLOAD,
+        content=iter([body[:100], body[100:]]),  # a generator: httpx sends it chunked
+        headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+    )
+    assert "content-length" not in response.request.headers
+    assert response.request.headers["transfer-encoding"] == "chunked"
+    assert response.status_code == 411
+    assert admin_views.LENGTH_REQUIRED in response.text
+    assert left(server) == []
