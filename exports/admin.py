@@ -30,7 +30,7 @@ from django.contrib.admin.views.main import (
     TO_FIELD_VAR,
 )
 from django.core.exceptions import PermissionDenied
-from django.db import connections, models, router
+from django.db import DataError, NotSupportedError, connections, models, router
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -57,6 +57,7 @@ NOT_LOOKUPS = frozenset({SEARCH_VAR, ORDER_VAR, TO_FIELD_VAR, IS_POPUP_VAR, IS_F
 NOT_EXPORTABLE = "{label} is not declared exportable (see exports.registry.register)."
 FORMAT_NOT_OFFERED = 'Format "{name}" is not offered for {label} here; choose one of: {choices}.'
 BAD_PARAMETER = 'Bad parameter "{text}": {problem}.'
+BAD_CHANGELIST_QUERY = 'Bad changelist parameters "{query}": {error}'
 
 
 def export_action(format: str = "csv") -> Callable:  # noqa: A002
@@ -165,9 +166,15 @@ class ExportAdminMixin:
         except ExportError as exc:
             return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
         try:
-            cl = self.get_changelist_instance(request)
+            cl = self.get_changelist_instance(request)  # counts its rows: runs the filters
         except IncorrectLookupParameters as exc:
             message = f"Bad changelist parameters: {exc or request.GET.urlencode()}"
+            return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+        except (ValueError, OverflowError, DataError, NotSupportedError) as exc:
+            # Lookups outside this app's vocabulary that the database or Django cannot run
+            # (``created_at__year=10000``, ``metadata__contains`` on SQLite): the changelist
+            # itself would be a 500; here it is a 400, before the first byte.
+            message = BAD_CHANGELIST_QUERY.format(query=request.GET.urlencode(), error=exc)
             return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
         if FORMAT_PARAM not in options:
             return self._export_form(request, entry, cl)

@@ -69,6 +69,24 @@ def test_lookups_outside_this_apps_vocabulary_are_left_to_the_changelist(
     assert streamed(response).count(b"\n") == 1 + rows
 
 
+@pytest.mark.parametrize(
+    "query",
+    ["created_at__year=10000", "created_at__year=0", "created_at__iso_year=-1"],
+)
+@pytest.mark.parametrize("fmt", ["_export_format=csv&", ""], ids=["export", "picker"])
+def test_lookups_the_changelist_cannot_run_are_400(client, exporter, orders, query, fmt):
+    client.force_login(exporter)
+
+    response = client.get(f"{EXPORT}?{fmt}{query}")
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    error = response.content.decode()
+    assert error.startswith(f'Bad changelist parameters "{query}": ')
+    assert "out of range" in error.lower()
+    assert not ExportLog.objects.exists()
+
+
 @pytest.fixture
 def csv_only(monkeypatch):
     monkeypatch.setattr(admin.site._registry[Order], "export_formats", ("csv",))
