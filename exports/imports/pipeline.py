@@ -100,6 +100,7 @@ class ImportResult:
     resumed_after: int = 0  # records skipped because an earlier run committed them
     committed: bool = False  # whether this run's writes are in the database
     stopped: str = ""  # why the import stopped early (max errors, a file error), or ""
+    file_error: bool = False  # stopped by the file itself (an undecodable byte on line N)
     errors_path: str | None = None
     checkpoint_path: str | None = None
     seconds: float = 0.0
@@ -445,6 +446,7 @@ class _Run:
                     self._batches(records, commit_each=not atomic and not self.rollback_each)
                 except ImportFileError as exc:
                     result.stopped = str(exc)
+                    result.file_error = True
                 if atomic:
                     if dry_run or not result.complete:
                         transaction.set_rollback(True, using=self.using)

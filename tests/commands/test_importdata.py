@@ -95,6 +95,21 @@ def test_decode_error_mid_file(tmp_path):
             rejects="",
         ),
     )
+    assert info.value.returncode == cmd.EXIT_FAILED  # the file itself was refused
+    with pytest.raises(CommandError) as info:
+        run("shop.Customer", DATA / "latin1.csv", "--on-error", "skip", "--errors", errors)
+    assert info.value.returncode == cmd.EXIT_FAILED
+    assert info.value.args == (
+        cmd.PARTIAL.format(
+            written=0,
+            created=0,
+            updated=0,
+            rejected=0,
+            errors="the messages above",
+            stopped="; line 3 (byte offset 104): the byte 0xEB is not valid utf-8 text; name the "
+            "file's encoding (for example cp1252 or latin-1)",
+        ),
+    )
     out, _ = run("shop.Customer", DATA / "latin1.csv", "--encoding", "latin-1", "--errors", errors)
     assert Customer.objects.filter(name="Zoë Müller").exists()
 

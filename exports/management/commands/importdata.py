@@ -200,7 +200,8 @@ class Command(BaseCommand):
             self.stdout.write(summary_line(result))
         failure = failure_message(result)
         if failure:
-            raise CommandError(failure, returncode=EXIT_REJECTED)
+            code = EXIT_FAILED if result.file_error else EXIT_REJECTED
+            raise CommandError(failure, returncode=code)
 
     def _model(self, label: str):
         try:
@@ -288,5 +289,5 @@ def failure_message(result: ImportResult) -> str | None:
         updated=result.updated,
         rejected=result.rejected,
         errors=where,
-        stopped=f"; {result.stopped}" if result.stopped else "",
+        stopped=f"; {result.stopped.rstrip('.')}" if result.stopped else "",
     )
