@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
@@ -23,8 +22,16 @@ from django.db.models import Q
 
 from .columns import resolve_path
 from .errors import ExportError
-from .parsing import KIND_NAMES, ParseError, parse_bool, parse_datetime, parse_value
-from .textforms import Kind, kind_of
+from .kinds import (
+    KIND_NAMES,
+    Kind,
+    ParseError,
+    Unrepresentable,
+    kind_of,
+    parse_bool,
+    parse_datetime,
+)
+from .parsing import parse_value
 
 TEXT_LOOKUPS = frozenset(
     {"contains", "icontains", "startswith", "istartswith", "endswith", "iendswith", "iexact"}
@@ -56,14 +63,8 @@ DECIMAL_TOO_BIG = (
     "{places} after)"
 )
 DATETIME_OUT_OF_RANGE = '"{text}" is out of range once converted to UTC'
-NOT_FINITE = '"{text}" is not a finite number'
-AWARE_TIME = '"{text}" has a UTC offset; times are compared without one'
 DURATION_OUT_OF_RANGE = '"{text}" is out of range for a duration (within ±{days} days)'
 NUL_IN_JSON = '"{text}" holds a NUL character (\\x00), which the database cannot store or compare'
-
-
-class Unrepresentable(ParseError):
-    """A value that parses as its field's kind but that the column cannot hold or compare."""
 
 
 def split_filter(text: str) -> tuple[str, str]:
@@ -210,22 +211,12 @@ def _check_decimal(field, value: Decimal, text: str, connection) -> None:
         )
 
 
-def _check_float(field, value: float, text: str, connection) -> None:
-    if not math.isfinite(value):
-        raise Unrepresentable(NOT_FINITE.format(text=text.strip()))
-
-
 def _check_datetime(field, value: dt.datetime, text: str, connection) -> None:
     if value.tzinfo is not None:
         try:
             value.astimezone(dt.UTC)
         except OverflowError:
             raise Unrepresentable(DATETIME_OUT_OF_RANGE.format(text=text.strip())) from None
-
-
-def _check_time(field, value: dt.time, text: str, connection) -> None:
-    if value.tzinfo is not None:
-        raise Unrepresentable(AWARE_TIME.format(text=text.strip()))
 
 
 def _check_duration(field, value: dt.timedelta, text: str, connection) -> None:
@@ -237,9 +228,7 @@ def _check_duration(field, value: dt.timedelta, text: str, connection) -> None:
 _CHECKS = {
     Kind.INTEGER: _check_integer,
     Kind.DECIMAL: _check_decimal,
-    Kind.FLOAT: _check_float,
     Kind.DATETIME: _check_datetime,
-    Kind.TIME: _check_time,
     Kind.DURATION: _check_duration,
 }
 

@@ -1,115 +1,24 @@
-"""One canonical text form per field type, shared by every engine and accepted by the importer.
+"""Formula neutralising, and the canonical text forms' old home (now :mod:`exports.kinds`).
 
-======================  ==========================================================
-kind                    canonical text (NULL is always "no value", see formats)
-======================  ==========================================================
-integer                 ``-12`` (decimal digits)
-decimal                 ``12.30``: fixed point, never an exponent, the column's scale
-float                   ``0.1``: Python's shortest round-trip ``repr``
-boolean                 ``true`` / ``false``
-text                    the text itself (formula-neutralised on request: ``neutralise_formula``)
-date                    ``2024-01-31``
-datetime (aware)        ``2024-01-31T13:45:00.000000+00:00``: UTC, always microseconds
-datetime (naive)        ``2024-01-31T13:45:00.000000`` (``USE_TZ = False``)
-time                    ``13:45:00`` or ``13:45:00.250000`` (``time.isoformat()``)
-duration                ISO 8601, ``P1DT02H03M04S`` (Django's ``duration_iso_string``)
-uuid                    ``0b0cbe5a-4f9d-4c1a-9b61-2b0f4c8e0d11`` (lower case, hyphens)
-json                    PostgreSQL's ``jsonb`` text: ``{"a": 1, "bb": [true, null]}``
-binary                  base64 (RFC 4648, no line breaks)
-======================  ==========================================================
+The names re-exported from :mod:`exports.kinds` below keep older imports working.
 """
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
-import json
 import re
-from collections.abc import Callable
-from decimal import Decimal
-from enum import StrEnum
-from json.encoder import encode_basestring
-from typing import Any
 
-from django.conf import settings
-from django.db import models
-from django.utils.duration import duration_iso_string
-
-UTC = dt.UTC
-
-
-class Kind(StrEnum):
-    INTEGER = "integer"
-    DECIMAL = "decimal"
-    FLOAT = "float"
-    BOOLEAN = "boolean"
-    TEXT = "text"
-    DATE = "date"
-    DATETIME = "datetime"
-    TIME = "time"
-    DURATION = "duration"
-    UUID = "uuid"
-    JSON = "json"
-    BINARY = "binary"
-
-
-_KINDS = {
-    "AutoField": Kind.INTEGER,
-    "BigAutoField": Kind.INTEGER,
-    "SmallAutoField": Kind.INTEGER,
-    "IntegerField": Kind.INTEGER,
-    "BigIntegerField": Kind.INTEGER,
-    "SmallIntegerField": Kind.INTEGER,
-    "PositiveIntegerField": Kind.INTEGER,
-    "PositiveBigIntegerField": Kind.INTEGER,
-    "PositiveSmallIntegerField": Kind.INTEGER,
-    "DecimalField": Kind.DECIMAL,
-    "FloatField": Kind.FLOAT,
-    "BooleanField": Kind.BOOLEAN,
-    "NullBooleanField": Kind.BOOLEAN,
-    "DateField": Kind.DATE,
-    "DateTimeField": Kind.DATETIME,
-    "TimeField": Kind.TIME,
-    "DurationField": Kind.DURATION,
-    "UUIDField": Kind.UUID,
-    "JSONField": Kind.JSON,
-    "BinaryField": Kind.BINARY,
-}
-
-
-# Internal types whose database values are always ``str``; any other type that falls back to
-# the text kind (ArrayField, HStoreField, custom fields) is written as ``str(value)``.
-PLAIN_TEXT_TYPES = frozenset(
-    {
-        "CharField",
-        "TextField",
-        "SlugField",
-        "EmailField",
-        "URLField",
-        "FilePathField",
-        "FileField",
-        "ImageField",
-    }
+from .kinds import (  # noqa: F401  (re-exported)
+    PLAIN_TEXT_TYPES,
+    UTC,
+    Kind,
+    as_text,
+    canonical_json_text,
+    dump_jsonb,
+    is_plain_text,
+    kind_of,
+    text_formatter,
+    uses_tz,
 )
-
-
-def is_plain_text(field: models.Field) -> bool:
-    """True when the field's database values are always ``str`` (no conversion needed)."""
-    while field.is_relation and getattr(field, "target_field", None) is not None:
-        field = field.target_field
-    return field.get_internal_type() in PLAIN_TEXT_TYPES
-
-
-def as_text(value: Any) -> str:
-    return value if isinstance(value, str) else str(value)
-
-
-def kind_of(field: models.Field) -> Kind:
-    """The canonical kind of a concrete field; a foreign key takes its target's kind."""
-    while field.is_relation and getattr(field, "target_field", None) is not None:
-        field = field.target_field
-    return _KINDS.get(field.get_internal_type(), Kind.TEXT)
-
 
 # Formula neutralising (OWASP CSV injection) for downloads meant for people; the rule is the
 # README's "Spreadsheet formulas". Each pattern is written once, in a syntax that Python's
@@ -177,99 +86,3 @@ def neutralise_json_formula(text: str) -> str:
     if _inner_json.search(text) is None:
         return text
     return _inner_json.sub(INSERT, text)
-
-
-def _datetime(value: dt.datetime) -> str:
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC)
-    return value.isoformat(timespec="microseconds")
-
-
-def _date(value: dt.date) -> str:
-    return value.isoformat()
-
-
-def _decimal(value: Decimal) -> str:
-    return format(value, "f")
-
-
-def _boolean(value: bool) -> str:
-    return "true" if value else "false"
-
-
-def _binary(value: bytes | memoryview) -> str:
-    return base64.b64encode(bytes(value)).decode("ascii")
-
-
-def _jsonb_key(item: tuple[str, Any]) -> tuple[int, bytes]:
-    encoded = item[0].encode("utf-8")
-    return (len(encoded), encoded)
-
-
-def dump_jsonb(value: Any) -> str:
-    """Write a decoded JSON value the way PostgreSQL prints ``jsonb``.
-
-    Keys are ordered as jsonb stores them (shorter first, then bytewise), separators are
-    ``", "`` and ``": "``, non-ASCII characters are kept, numbers keep their text when they
-    were parsed as :class:`~decimal.Decimal`.
-    """
-    if isinstance(value, str):
-        return encode_basestring(value)
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, int | float):
-        return json.dumps(value)
-    if isinstance(value, dict):
-        items = sorted(value.items(), key=_jsonb_key)
-        return "{" + ", ".join(f"{encode_basestring(k)}: {dump_jsonb(v)}" for k, v in items) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(dump_jsonb(v) for v in value) + "]"
-    raise TypeError(f"{type(value).__name__} is not JSON")
-
-
-def canonical_json_text(text: str) -> str:
-    """Canonicalise JSON text as stored by a database without ``jsonb`` (SQLite, ...)."""
-    return dump_jsonb(json.loads(text, parse_float=Decimal))
-
-
-def text_formatter(kind: Kind, *, vendor: str) -> Callable[[Any], str]:
-    """Return the function that turns a non-NULL database value of ``kind`` into text.
-
-    ``vendor`` matters only for JSON, which the engines fetch as the database's own text:
-    PostgreSQL's ``jsonb`` text is canonical already, other databases' is rewritten to it.
-    """
-    if kind is Kind.INTEGER:
-        return str
-    if kind is Kind.TEXT:
-        return str
-    if kind is Kind.DECIMAL:
-        return _decimal
-    if kind is Kind.FLOAT:
-        return repr
-    if kind is Kind.BOOLEAN:
-        return _boolean
-    if kind is Kind.DATE:
-        return _date
-    if kind is Kind.DATETIME:
-        return _datetime
-    if kind is Kind.TIME:
-        return dt.time.isoformat
-    if kind is Kind.DURATION:
-        return duration_iso_string
-    if kind is Kind.UUID:
-        return str
-    if kind is Kind.JSON:
-        return str if vendor == "postgresql" else canonical_json_text
-    if kind is Kind.BINARY:
-        return _binary
-    raise AssertionError(kind)  # pragma: no cover
-
-
-def uses_tz() -> bool:
-    return bool(settings.USE_TZ)

@@ -85,7 +85,7 @@ def test_values_are_typed_by_their_field(lookup, value, expected):
         ("id", "abc", 'Bad filter "id=abc": "abc" is not an integer.'),
         ("id__in", "1,x", 'Bad filter "id__in=1,x": "x" is not an integer.'),
         ("discount", "1,5", 'Bad filter "discount=1,5": "1,5" is not a decimal number.'),
-        ("discount", "NaN", 'Bad filter "discount=NaN": "NaN" is not a decimal number.'),
+        ("discount", "NaN", 'Bad filter "discount=NaN": "NaN" is not a finite number.'),
         (
             "is_gift",
             "maybe",
@@ -371,7 +371,7 @@ def test_times_with_an_offset_are_refused():
     with pytest.raises(ParseError) as excinfo:
         filter_value(models.TimeField(), "exact", "12:00+02:00", connection=connection)
 
-    assert str(excinfo.value) == '"12:00+02:00" has a UTC offset; times are compared without one'
+    assert str(excinfo.value) == '"12:00+02:00" has a UTC offset; times are stored without one'
 
 
 def test_durations_beyond_64_bit_microseconds_are_refused():

@@ -10,12 +10,9 @@ PostgreSQL give the same answer.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import json
 import re
-import uuid
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -25,17 +22,23 @@ from django.core import validators as django_validators
 from django.core.exceptions import ValidationError
 from django.db import connections, models
 from django.db.backends.base.operations import BaseDatabaseOperations
-from django.utils.dateparse import parse_duration
 
-from ..parsing import KIND_NAMES, ParseError, parse_bool, parse_datetime
-from ..textforms import Kind, kind_of
+from ..kinds import (
+    KIND_NAMES,
+    KINDS,
+    Kind,
+    ParseError,
+    kind_of,
+    parse_datetime,
+    parse_decimal,
+    parse_float,
+)
 from .errors import (
     FIELD_COUNT,
     FIELD_TOO_LONG,
     JSON_KEYS,
     NOT_A_CHOICE,
     NOT_BLANK,
-    NOT_FINITE,
     NOT_NULL,
     NUL_CHARACTER,
     OUT_OF_RANGE,
@@ -59,8 +62,9 @@ _HANDLED_VALIDATORS = (
 _NO_VALUE = object()
 
 
-class BadValue(ValueError):
-    """A value that does not bind; ``str()`` is the message for the reject file."""
+# A value that does not bind; ``str()`` is the message for the reject file. The same class as
+# the shared parsers' error (exports.kinds), so a parser's refusal needs no translation.
+BadValue = ParseError
 
 
 Converter = Callable[[Any], Any]
@@ -70,51 +74,7 @@ def _bad_kind(kind: Kind, text: str) -> BadValue:
     return BadValue(f'"{text}" is not {KIND_NAMES[kind]}')
 
 
-# Parsers: canonical text (and common spellings) to a Python value, by kind.
-
-
-def _parse_int(kind: Kind) -> Converter:
-    def parse(text: str) -> int:
-        try:
-            return int(text)
-        except ValueError:
-            raise _bad_kind(kind, text) from None
-
-    return parse
-
-
-def _parse_decimal(text: str) -> Decimal:
-    try:
-        value = Decimal(text)
-    except (InvalidOperation, ValueError):
-        raise _bad_kind(Kind.DECIMAL, text) from None
-    if not value.is_finite():
-        raise BadValue(NOT_FINITE.format(value=text))
-    return value
-
-
-def _parse_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise _bad_kind(Kind.FLOAT, text) from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise BadValue(NOT_FINITE.format(value=text))
-    return value
-
-
-def _parse_bool(text: str) -> bool:
-    try:
-        return parse_bool(text)
-    except ParseError as exc:
-        raise BadValue(str(exc)) from None
-
-
-def _parse_date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise _bad_kind(Kind.DATE, text) from None
+# Parsers: canonical text (and common spellings) to a Python value, by kind (exports.kinds).
 
 
 def _parse_datetime(text: str) -> dt.datetime:
@@ -142,33 +102,6 @@ def _datetime_parser() -> Converter:
         return _parse_datetime(text)
 
     return parse
-
-
-def _parse_time(text: str) -> dt.time:
-    try:
-        value = dt.time.fromisoformat(text.strip())
-    except ValueError:
-        raise _bad_kind(Kind.TIME, text) from None
-    if value.tzinfo is not None:
-        raise _bad_kind(Kind.TIME, text)
-    return value
-
-
-def _parse_duration(text: str) -> dt.timedelta:
-    try:
-        value = parse_duration(text.strip())
-    except (ValueError, OverflowError):
-        value = None
-    if value is None:
-        raise _bad_kind(Kind.DURATION, text)
-    return value
-
-
-def _parse_uuid(text: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(text.strip())
-    except ValueError:
-        raise _bad_kind(Kind.UUID, text) from None
 
 
 def _holds_nul(value: Any) -> bool:
@@ -219,13 +152,6 @@ def _parse_json(field: models.Field) -> Converter:
     return parse
 
 
-def _parse_binary(text: str) -> bytes:
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise BadValue(f'"{text[:40]}" is not base64') from None
-
-
 def _parse_other(field: models.Field) -> Converter:
     def parse(text: str) -> Any:
         try:
@@ -242,26 +168,15 @@ def text_parser(field: models.Field) -> Converter | None:
     while target.is_relation:
         target = target.target_field
     kind = kind_of(target)
-    if kind is Kind.INTEGER:
-        return _parse_int(kind)
     if kind is Kind.TEXT:
         if isinstance(target, models.CharField | models.TextField):
             return None
         return _parse_other(target)
     if kind is Kind.JSON:
         return _parse_json(target)
-    parsers: dict[Kind, Converter] = {
-        Kind.DECIMAL: _parse_decimal,
-        Kind.FLOAT: _parse_float,
-        Kind.BOOLEAN: _parse_bool,
-        Kind.DATE: _parse_date,
-        Kind.DATETIME: _datetime_parser(),
-        Kind.TIME: _parse_time,
-        Kind.DURATION: _parse_duration,
-        Kind.UUID: _parse_uuid,
-        Kind.BINARY: _parse_binary,
-    }
-    return parsers.get(kind) or _parse_other(target)
+    if kind is Kind.DATETIME:
+        return _datetime_parser()
+    return KINDS[kind].parse or _parse_other(target)
 
 
 # Checks: the field's own rules on a parsed value.
@@ -572,9 +487,9 @@ def json_converter(field: models.Field, *, vendor: str) -> Converter:
             found = "true or false" if isinstance(value, bool) else type(value).__name__
             raise BadValue(WRONG_JSON_TYPE.format(expected=expected, found=found))
         if kind is Kind.DECIMAL:
-            value = _parse_decimal(str(value))
+            value = parse_decimal(str(value))
         elif kind is Kind.FLOAT:
-            value = _parse_float(repr(float(value)))
+            value = parse_float(repr(float(value)))
         for check in checks:
             value = check(value)
         return value

@@ -1,0 +1,460 @@
+"""One table per field kind: its canonical text, formatter, parser and the SQL printing it.
+
+Every engine, writer, filter and the importer takes a kind's behaviour from :data:`KINDS`, so
+they cannot drift apart; adding a kind means adding one :class:`KindSpec` here (and its tests
+in ``tests/test_kinds.py``).
+
+======================  ==========================================================
+kind                    canonical text (NULL is always "no value", see formats)
+======================  ==========================================================
+integer                 ``-12`` (decimal digits)
+decimal                 ``12.30``: fixed point, never an exponent, the column's scale
+float                   ``0.1``: Python's shortest round-trip ``repr`` (``1e+16``, ``-0.0``,
+                        ``nan``, ``inf``)
+boolean                 ``true`` / ``false``
+text                    the text itself (formula-neutralised on request: ``neutralise_formula``)
+date                    ``2024-01-31``
+datetime (aware)        ``2024-01-31T13:45:00.000000+00:00``: UTC, always microseconds
+datetime (naive)        ``2024-01-31T13:45:00.000000`` (``USE_TZ = False``)
+time                    ``13:45:00`` or ``13:45:00.250000`` (``time.isoformat()``)
+duration                ISO 8601, ``P1DT02H03M04S`` (Django's ``duration_iso_string``)
+uuid                    ``0b0cbe5a-4f9d-4c1a-9b61-2b0f4c8e0d11`` (lower case, hyphens)
+json                    PostgreSQL's ``jsonb`` text: ``{"a": 1, "bb": [true, null]}``
+binary                  base64 (RFC 4648, no line breaks)
+======================  ==========================================================
+
+The SQL columns are templates naming the column as ``{0}`` (see ``engines.SQLTemplate``); None
+where that database's SQL cannot print the canonical form exactly. The PostgreSQL float SQL
+needs ``extra_float_digits`` above 0 (the default since PostgreSQL 12; the copy engine sets it).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from json.encoder import encode_basestring
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.dateparse import parse_duration as django_parse_duration
+from django.utils.duration import duration_iso_string
+
+UTC = dt.UTC
+
+
+class Kind(StrEnum):
+    INTEGER = "integer"
+    DECIMAL = "decimal"
+    FLOAT = "float"
+    BOOLEAN = "boolean"
+    TEXT = "text"
+    DATE = "date"
+    DATETIME = "datetime"
+    TIME = "time"
+    DURATION = "duration"
+    UUID = "uuid"
+    JSON = "json"
+    BINARY = "binary"
+
+
+_INTERNAL_TYPES = {
+    Kind.INTEGER: (
+        "AutoField",
+        "BigAutoField",
+        "SmallAutoField",
+        "IntegerField",
+        "BigIntegerField",
+        "SmallIntegerField",
+        "PositiveIntegerField",
+        "PositiveBigIntegerField",
+        "PositiveSmallIntegerField",
+    ),
+    Kind.DECIMAL: ("DecimalField",),
+    Kind.FLOAT: ("FloatField",),
+    Kind.BOOLEAN: ("BooleanField", "NullBooleanField"),
+    Kind.DATE: ("DateField",),
+    Kind.DATETIME: ("DateTimeField",),
+    Kind.TIME: ("TimeField",),
+    Kind.DURATION: ("DurationField",),
+    Kind.UUID: ("UUIDField",),
+    Kind.JSON: ("JSONField",),
+    Kind.BINARY: ("BinaryField",),
+}
+_KINDS = {name: kind for kind, names in _INTERNAL_TYPES.items() for name in names}
+
+# Internal types whose database values are always ``str``; any other type that falls back to
+# the text kind (ArrayField, HStoreField, custom fields) is written as ``str(value)``, and the
+# SQL engines cannot print it (its database text need not be ``str(value)``).
+PLAIN_TEXT_TYPES = frozenset(
+    {
+        "CharField",
+        "TextField",
+        "SlugField",
+        "EmailField",
+        "URLField",
+        "FilePathField",
+        "FileField",
+        "ImageField",
+    }
+)
+
+
+def target_of(field: models.Field) -> models.Field:
+    """The field itself, or for a foreign key the field it refers to (transitively)."""
+    while field.is_relation and getattr(field, "target_field", None) is not None:
+        field = field.target_field
+    return field
+
+
+def is_plain_text(field: models.Field) -> bool:
+    """True when the field's database values are always ``str`` (no conversion needed)."""
+    return target_of(field).get_internal_type() in PLAIN_TEXT_TYPES
+
+
+def kind_of(field: models.Field) -> Kind:
+    """The canonical kind of a concrete field; a foreign key takes its target's kind."""
+    return _KINDS.get(target_of(field).get_internal_type(), Kind.TEXT)
+
+
+def uses_tz() -> bool:
+    return bool(settings.USE_TZ)
+
+
+# Formatters: a non-NULL database value to its canonical text.
+
+
+def as_text(value: Any) -> str:
+    return value if isinstance(value, str) else str(value)
+
+
+def format_datetime(value: dt.datetime) -> str:
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return value.isoformat(timespec="microseconds")
+
+
+def format_decimal(value: Decimal) -> str:
+    return format(value, "f")
+
+
+def format_boolean(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def format_binary(value: bytes | memoryview) -> str:
+    return base64.b64encode(bytes(value)).decode("ascii")
+
+
+def _jsonb_key(item: tuple[str, Any]) -> tuple[int, bytes]:
+    encoded = item[0].encode("utf-8")
+    return (len(encoded), encoded)
+
+
+def dump_jsonb(value: Any) -> str:
+    """Write a decoded JSON value the way PostgreSQL prints ``jsonb``.
+
+    Keys are ordered as jsonb stores them (shorter first, then bytewise), separators are
+    ``", "`` and ``": "``, non-ASCII characters are kept, numbers keep their text when they
+    were parsed as :class:`~decimal.Decimal`.
+    """
+    if isinstance(value, str):
+        return encode_basestring(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, int | float):
+        return json.dumps(value)
+    if isinstance(value, dict):
+        items = sorted(value.items(), key=_jsonb_key)
+        return "{" + ", ".join(f"{encode_basestring(k)}: {dump_jsonb(v)}" for k, v in items) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(dump_jsonb(v) for v in value) + "]"
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def canonical_json_text(text: str) -> str:
+    """Canonicalise JSON text as stored by a database without ``jsonb`` (SQLite, ...)."""
+    return dump_jsonb(json.loads(text, parse_float=Decimal))
+
+
+# Parsers: canonical text (and the common spellings people type) to a Python value. Filters
+# and the importer share them, so both accept and refuse the same text with the same message.
+
+TRUE_WORDS = frozenset({"true", "t", "1", "yes", "y", "on"})
+FALSE_WORDS = frozenset({"false", "f", "0", "no", "n", "off"})
+NOT_A = '"{text}" is not {name}'
+NOT_FINITE = '"{text}" is not a finite number'
+AWARE_TIME = '"{text}" has a UTC offset; times are stored without one'
+NOT_BASE64 = '"{text}" is not base64'
+
+
+class ParseError(ValueError):
+    """A text value that does not parse as its field's kind; ``str()`` says what was expected."""
+
+
+class Unrepresentable(ParseError):
+    """A value that parses as its field's kind but that the column cannot hold or compare."""
+
+
+def _not_a(kind: Kind, text: str) -> ParseError:
+    return ParseError(NOT_A.format(text=text, name=KINDS[kind].name))
+
+
+def parse_integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise _not_a(Kind.INTEGER, text) from None
+
+
+def parse_decimal(text: str) -> Decimal:
+    try:
+        value = Decimal(text.strip())
+    except (InvalidOperation, ValueError):
+        raise _not_a(Kind.DECIMAL, text) from None
+    if not value.is_finite():
+        raise Unrepresentable(NOT_FINITE.format(text=text.strip()))
+    return value
+
+
+def parse_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise _not_a(Kind.FLOAT, text) from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise Unrepresentable(NOT_FINITE.format(text=text.strip()))
+    return value
+
+
+def parse_bool(text: str) -> bool:
+    word = text.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise _not_a(Kind.BOOLEAN, text)
+
+
+def parse_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise _not_a(Kind.DATE, text) from None
+
+
+def parse_datetime(text: str) -> dt.datetime:
+    """A date and time, made aware in the current time zone or naive as ``USE_TZ`` says.
+
+    Raises OverflowError when that conversion leaves the calendar.
+    """
+    try:
+        value = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        try:
+            value = dt.datetime.combine(dt.date.fromisoformat(text.strip()), dt.time())
+        except ValueError:
+            raise _not_a(Kind.DATETIME, text) from None
+    if uses_tz() and timezone.is_naive(value):
+        value = timezone.make_aware(value, timezone.get_current_timezone())
+    elif not uses_tz() and timezone.is_aware(value):
+        value = timezone.make_naive(value, timezone.get_current_timezone())
+    return value
+
+
+def parse_time(text: str) -> dt.time:
+    try:
+        value = dt.time.fromisoformat(text.strip())
+    except ValueError:
+        raise _not_a(Kind.TIME, text) from None
+    if value.tzinfo is not None:
+        raise Unrepresentable(AWARE_TIME.format(text=text.strip()))
+    return value
+
+
+def parse_duration(text: str) -> dt.timedelta:
+    try:
+        value = django_parse_duration(text.strip())
+    except (ValueError, OverflowError):
+        value = None
+    if value is None:
+        raise _not_a(Kind.DURATION, text)
+    return value
+
+
+def parse_uuid(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text.strip())
+    except ValueError:
+        raise _not_a(Kind.UUID, text) from None
+
+
+def parse_binary(text: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ParseError(NOT_BASE64.format(text=text[:40])) from None
+
+
+# PostgreSQL SQL printing each kind's canonical text.
+
+
+# Floats. float8 text (extra_float_digits > 0) has shortest round-trip digits, as repr does,
+# except that PostgreSQL's Ryu never picks a candidate on the rounding interval's boundary where
+# Python's does: 1e23 prints 9.999999999999999e+22, 8.41e21 8.409999999999999e+21. A text of
+# 16 or 17 digits is therefore checked against the value rounded to 15, then 16 digits (each
+# a unique candidate when it round-trips). Then repr's notation: fixed point with ".0" for an
+# integral value from 1e-4 up to 1e16 (PostgreSQL switches at 1e15), else d.ddde+XX, and
+# nan/inf/-inf.
+def _pg_float_sql() -> str:
+    value = "({0})"
+    text = "(({0})::text)"
+
+    def rounded(digits: int) -> str:
+        return f"ltrim(to_char({value}, '9.{'9' * (digits - 1)}EEEE'))"
+
+    def round_trips(candidate: str) -> str:
+        # Nested CASE, evaluated in order: a candidate beyond the largest double (rounding
+        # 1.7976931348623157e308 up) is no float8 at all.
+        return (
+            f"CASE WHEN abs(({candidate})::numeric) < 1.797693134862316e308"
+            f" THEN ({candidate})::float8 = {value} ELSE false END"
+        )
+
+    def shortest(candidate: str) -> str:
+        return f"regexp_replace({candidate}, '\\.?0+e', 'e')"
+
+    def notation(number: str) -> str:
+        fixed = f"regexp_replace(trim_scale(({number})::numeric)::text, '^(-?[0-9]+)$', '\\1.0')"
+        return (
+            f"CASE WHEN {number} ~ 'e(\\+0[0-9]|\\+1[0-5]|-0[1-4])$' THEN {fixed} ELSE {number} END"
+        )
+
+    return (
+        f"CASE WHEN {text} ~ '^-?[0-9]+$' THEN {text} || '.0'"
+        f" WHEN {text} = 'NaN' THEN 'nan'"
+        f" WHEN {text} = 'Infinity' THEN 'inf'"
+        f" WHEN {text} = '-Infinity' THEN '-inf'"
+        f" WHEN replace({text}, '.', '') !~ '[1-9][0-9]{{{{15}}}}' THEN {notation(text)}"
+        f" WHEN {round_trips(rounded(15))} THEN {notation(shortest(rounded(15)))}"
+        f" WHEN {round_trips(rounded(16))} THEN {notation(shortest(rounded(16)))}"
+        f" ELSE {notation(text)} END"
+    )
+
+
+_PG_FLOAT = _pg_float_sql()
+# PostgreSQL prints a time's fraction without trailing zeros; isoformat() keeps six digits.
+_PG_TIME = (
+    "CASE WHEN strpos(({0})::text, '.') = 0 THEN ({0})::text ELSE rpad(({0})::text, 15, '0') END"
+)
+# From the interval's exact microseconds (numeric: timedelta's range exceeds bigint's).
+_PG_DURATION = (
+    "(SELECT CASE WHEN n < 0 THEN '-' ELSE '' END || 'P' || div(a, 86400000000)::text || 'DT'"
+    " || lpad(mod(div(a, 3600000000), 24)::text, 2, '0') || 'H'"
+    " || lpad(mod(div(a, 60000000), 60)::text, 2, '0') || 'M'"
+    " || lpad(mod(div(a, 1000000), 60)::text, 2, '0')"
+    " || CASE WHEN mod(a, 1000000) = 0 THEN ''"
+    " ELSE '.' || lpad(mod(a, 1000000)::text, 6, '0') END || 'S'"
+    " FROM (SELECT n, abs(n) AS a FROM"
+    " (SELECT trunc(extract(epoch FROM {0}) * 1000000) AS n) AS _micro) AS _parts)"
+)
+_PG_DATETIME_UTC = "to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
+_PG_DATETIME_NAIVE = "to_char({0}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
+_BOOLEAN_SQL = "CASE WHEN {0} THEN 'true' WHEN NOT {0} THEN 'false' END"
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """What one kind is: see the module docstring. ``parse`` is None for JSON, whose parser
+    depends on the field's decoder (the importer's) or refuses more (filters')."""
+
+    kind: Kind
+    name: str
+    format: Callable[[Any], str]
+    parse: Callable[[str], Any] | None
+    postgresql: str | None
+    sqlite: str | None = None
+
+
+KINDS: dict[Kind, KindSpec] = {
+    spec.kind: spec
+    for spec in (
+        KindSpec(
+            Kind.INTEGER, "an integer", str, parse_integer, "({0})::text", "CAST({0} AS TEXT)"
+        ),
+        KindSpec(Kind.DECIMAL, "a decimal number", format_decimal, parse_decimal, "({0})::text"),
+        KindSpec(Kind.FLOAT, "a number", repr, parse_float, _PG_FLOAT),
+        KindSpec(
+            Kind.BOOLEAN,
+            "a boolean (true or false)",
+            format_boolean,
+            parse_bool,
+            _BOOLEAN_SQL,
+            _BOOLEAN_SQL,
+        ),
+        KindSpec(Kind.TEXT, "text", str, None, "{0}", "{0}"),
+        KindSpec(
+            Kind.DATE,
+            "a date (YYYY-MM-DD)",
+            dt.date.isoformat,
+            parse_date,
+            "to_char({0}, 'YYYY-MM-DD')",
+            "{0}",
+        ),
+        KindSpec(
+            Kind.DATETIME,
+            "a date and time (YYYY-MM-DDTHH:MM:SS[.ffffff][+HH:MM])",
+            format_datetime,
+            parse_datetime,
+            None,  # depends on USE_TZ: see datetime_sql()
+        ),
+        KindSpec(
+            Kind.TIME, "a time (HH:MM[:SS[.ffffff]])", dt.time.isoformat, parse_time, _PG_TIME
+        ),
+        KindSpec(Kind.DURATION, "a duration", duration_iso_string, parse_duration, _PG_DURATION),
+        KindSpec(Kind.UUID, "a UUID", str, parse_uuid, "({0})::text"),
+        KindSpec(Kind.JSON, "JSON", str, None, "({0})::text"),
+        KindSpec(
+            Kind.BINARY,
+            "base64",
+            format_binary,
+            parse_binary,
+            "translate(encode({0}, 'base64'), chr(10), '')",
+        ),
+    )
+}
+
+
+def postgresql_sql(kind: Kind) -> str | None:
+    """The PostgreSQL template printing ``kind``'s canonical text (``{0}`` is the column)."""
+    if kind is Kind.DATETIME:
+        return _PG_DATETIME_UTC if uses_tz() else _PG_DATETIME_NAIVE
+    return KINDS[kind].postgresql
+
+
+def text_formatter(kind: Kind, *, vendor: str) -> Callable[[Any], str]:
+    """Return the function that turns a non-NULL database value of ``kind`` into text.
+
+    ``vendor`` matters only for JSON, which the engines fetch as the database's own text:
+    PostgreSQL's ``jsonb`` text is canonical already, other databases' is rewritten to it.
+    """
+    if kind is Kind.JSON and vendor != "postgresql":
+        return canonical_json_text
+    return KINDS[kind].format
+
+
+KIND_NAMES = {kind: spec.name for kind, spec in KINDS.items()}
