@@ -93,7 +93,9 @@ def test_disconnect_releases_the_database_session(serve, live_db, engine):
           AND backend_type = 'client backend'
           AND state IN ('active', 'idle in transaction')
     """
-    with psycopg.connect(live_db.url, autocommit=True) as monitor:
+    # No automatic prepared statements: behind pgbouncer (transaction mode) the next
+    # statement may run on another server connection, which does not have them.
+    with psycopg.connect(live_db.url, autocommit=True, prepare_threshold=None) as monitor:
         with server.login() as client, client.stream("GET", URL) as response:
             stream = response.iter_raw()
             next(stream)
@@ -182,7 +184,7 @@ def test_a_stalled_download_is_ended_and_frees_the_table(serve, live_db, engine)
           AND state IN ('active', 'idle in transaction')
     """
     with (
-        psycopg.connect(live_db.url, autocommit=True) as monitor,
+        psycopg.connect(live_db.url, autocommit=True, prepare_threshold=None) as monitor,
         stalled_download(server, URL),
     ):
         # The header line leaves before the query runs: wait for the export's backend.
