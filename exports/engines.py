@@ -41,7 +41,8 @@ from .errors import ExportError
 from .formats import Writer
 from .keyset import iter_keyset_batches as iter_keyset_batches  # the stream calls it here
 from .keyset import keyset_keys
-from .textforms import FORMULA_SQL, JSON_FORMULA_SQL, Kind, kind_of, uses_tz
+from .kinds import Kind, is_plain_text, kind_of, postgresql_sql
+from .textforms import FORMULA_SQL, JSON_FORMULA_SQL
 
 ENGINES = ("auto", "cursor", "keyset", "copy")
 
@@ -78,11 +79,6 @@ CURSOR_HOLDS_LOCK = (
     "keyset)."
 )
 
-# Text-like internal types whose PostgreSQL text output equals Python's str() of the value.
-_COPY_TEXT_TYPES = frozenset(
-    {"CharField", "TextField", "SlugField", "EmailField", "URLField", "FilePathField"}
-)
-
 
 class SQLTemplate(Func):
     """Wrap one expression in a SQL template that may name it several times as ``{0}``."""
@@ -100,28 +96,17 @@ class SQLTemplate(Func):
 
 
 def _copy_template(column: Column, escape_formulas: bool) -> str | None:
-    """The SQL printing ``column`` in canonical text, or None where SQL cannot match Python."""
+    """The SQL printing ``column`` in canonical text (:mod:`exports.kinds`), or None where SQL
+    cannot match Python: a text-kind field whose values are not plain strings (a custom field,
+    an ArrayField...), whose database text need not be ``str(value)``."""
     kind = kind_of(column.field)
-    if kind is Kind.JSON and escape_formulas:
+    if kind is Kind.TEXT and not is_plain_text(column.field):
+        return None
+    if escape_formulas and kind is Kind.JSON:
         return JSON_FORMULA_SQL
-    if kind in (Kind.INTEGER, Kind.DECIMAL, Kind.UUID, Kind.JSON):
-        return "({0})::text"
-    if kind is Kind.TEXT:
-        target = column.field
-        while target.is_relation:
-            target = target.target_field
-        if target.get_internal_type() not in _COPY_TEXT_TYPES:
-            return None
-        return FORMULA_SQL if escape_formulas else "{0}"
-    if kind is Kind.BOOLEAN:
-        return "CASE WHEN {0} THEN 'true' WHEN NOT {0} THEN 'false' END"
-    if kind is Kind.DATE:
-        return "to_char({0}, 'YYYY-MM-DD')"
-    if kind is Kind.DATETIME:
-        if uses_tz():
-            return "to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
-        return "to_char({0}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
-    return None
+    if escape_formulas and kind is Kind.TEXT:
+        return FORMULA_SQL
+    return postgresql_sql(kind)
 
 
 def copy_unsupported_reason(columns: Sequence[Column], writer: Writer, vendor: str) -> str | None:
@@ -260,11 +245,18 @@ def iter_copy_chunks(
     )
     # Closing the generator early cancels the COPY, which aborts the transaction it runs in;
     # the atomic block (a savepoint when nested) confines that, so the connection stays usable.
-    with (
-        transaction.atomic(using=using),
-        connection.cursor() as cursor,
-        cursor.cursor.copy(statement) as copy,
-    ):
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        # The float SQL needs shortest round-trip digits (exports.kinds): the default since
+        # PostgreSQL 12, unless a role, database or session turned them off.
+        cursor.execute(
+            "SELECT set_config('extra_float_digits', '1', true)"
+            " WHERE current_setting('extra_float_digits')::int < 1"
+        )
+        yield from _copy_rows(cursor, statement, chunk_size)
+
+
+def _copy_rows(cursor, statement, chunk_size: int) -> Iterator[tuple[bytes, int]]:
+    with cursor.cursor.copy(statement) as copy:
         # libpq hands over COPY data one row at a time.
         buffer: list[memoryview] = []
         for row in copy:

@@ -14,7 +14,7 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
 from exports import conf, formats
 from exports.columns import get_model, parse_field_list
-from exports.engines import ENGINES
+from exports.engines import ENGINES, copy_unsupported_reason
 from exports.errors import ExportError
 from exports.filters import build_q, split_filter
 from exports.sinks import write_atomic
@@ -30,6 +30,8 @@ OUTPUT_IS_DIR = 'Cannot write "{path}": it is a directory; give a file name.'
 NOT_WHOLE = '"{text}" is not a whole number.'
 NOT_POSITIVE = "{value} is not a positive number."
 NEGATIVE = "{value} is negative."
+# -v 2: why engine auto did not choose copy (the reason names the column that forced it).
+AUTO_NOT_COPY = "Engine auto chose {engine}, not copy: {reason}"
 
 
 # argparse reports an ArgumentTypeError as a usage error naming the option (exit status 2 on
@@ -167,6 +169,8 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         if not to_stdout:
             self._check_output_dir(output)
+        if verbosity > 1:
+            self._explain_engine(export, engine or conf.get("ENGINE"))
         show_progress = not no_progress and verbosity > 0 and sys.stderr.isatty()
         started = time.monotonic()
         chunks = self._with_progress(export) if show_progress else iter(export)
@@ -192,6 +196,14 @@ class Command(BaseCommand):
                 chunks.close()
         if verbosity > 0:
             self._summary(export, output, time.monotonic() - started, to_stdout)
+
+    def _explain_engine(self, export, requested: str) -> None:
+        if requested != "auto" or export.engine == "copy":
+            return
+        vendor = connections[export.queryset.db].vendor
+        reason = copy_unsupported_reason(export.columns, export.writer, vendor)
+        if reason:
+            self.stderr.write(AUTO_NOT_COPY.format(engine=export.engine, reason=reason))
 
     def _queryset(self, label: str, database: str, filters: list[str]):
         model = get_model(label)
