@@ -115,9 +115,15 @@ def terminate_backend(using: str, pid: int, fileno: int | None = None) -> bool:
     If that connection cannot be made (``max_connections`` reached, say), shut down the
     stalled connection's own socket (``fileno``) instead: the backend fails its next write and
     exits, and the serving thread's next read fails.
+
+    With ``DISABLE_SERVER_SIDE_CURSORS`` (pgbouncer in transaction mode) only the socket is shut
+    down: the client's ``backend_pid`` is then pgbouncer's random cancel key, which may be another
+    session's pid; pgbouncer closes the server connection whose transaction lost its client.
     """
     import psycopg
 
+    if connections[using].settings_dict.get("DISABLE_SERVER_SIDE_CURSORS"):
+        return _shut_down(pid, fileno)
     params = connections[using].get_connection_params()
     for key in ("cursor_factory", "context", "pool"):
         params.pop(key, None)
@@ -133,6 +139,10 @@ def terminate_backend(using: str, pid: int, fileno: int | None = None) -> bool:
                 return True
     except psycopg.Error:
         logger.exception("Could not terminate backend %s; shutting its socket down.", pid)
+    return _shut_down(pid, fileno)
+
+
+def _shut_down(pid: int, fileno: int | None) -> bool:
     if fileno is None:
         return False
     try:
