@@ -681,6 +681,7 @@ def test_auto_chooses_copy_for_every_built_in_kind():
     )
 
 
+@pytest.mark.usefixtures("with_server_side_cursors")  # auto's PostgreSQL choice is cursor then
 def test_exportdata_v2_says_why_auto_did_not_choose_copy(tmp_path):
     import io
 
