@@ -12,8 +12,9 @@
   are compared where the database sorts them (``IS NULL`` branches in the predicate), so
   nullable orderings page too.
 - ``copy``: PostgreSQL's ``COPY (<the compiled queryset>) TO STDOUT (FORMAT csv)``, with every
-  column wrapped in the SQL that prints its canonical text form, so the server writes the CSV.
-  CSV and TSV only, and only for column kinds whose canonical form SQL can print.
+  column wrapped in the SQL that prints its canonical text form (:mod:`exports.kinds`), so the
+  server writes the CSV; for JSON Lines the SQL builds each whole line (:class:`JSONLine`).
+  Every built-in field kind; not a text-kind field whose values are not plain strings.
 - ``auto``: ``copy`` where it applies, else ``cursor`` on PostgreSQL (``keyset`` when server-side
   cursors are disabled: without them Django's iterator would fetch the whole result into
   client memory, so an ordering keyset cannot page is refused there). On other databases
@@ -29,6 +30,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from itertools import islice
+from json.encoder import encode_basestring
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
@@ -41,14 +43,14 @@ from .errors import ExportError
 from .formats import Writer
 from .keyset import iter_keyset_batches as iter_keyset_batches  # the stream calls it here
 from .keyset import keyset_keys
-from .kinds import Kind, is_plain_text, kind_of, postgresql_sql
+from .kinds import Kind, is_plain_text, kind_of, postgresql_json_sql, postgresql_sql
 from .textforms import FORMULA_SQL, JSON_FORMULA_SQL
 
 ENGINES = ("auto", "cursor", "keyset", "copy")
 
 UNKNOWN_ENGINE = 'Unknown engine "{name}"; choose one of: {choices}.'
 COPY_NEEDS_POSTGRES = "The copy engine needs PostgreSQL; this database is {vendor}."
-COPY_FORMAT = "The copy engine writes csv and tsv only, not {format}."
+COPY_FORMAT = "The copy engine writes csv, tsv and jsonl only, not {format}."
 COPY_COLUMN = (
     'The copy engine cannot print column "{path}" ({kind}) in its canonical form; '
     "use --engine cursor or keyset."
@@ -109,15 +111,45 @@ def _copy_template(column: Column, escape_formulas: bool) -> str | None:
     return postgresql_sql(kind)
 
 
+class JSONLine(Func):
+    """One JSON Lines line (without its line break) built in SQL from the columns' values, as
+    ``formats.jsonl`` writes it: ``{"label": value, ...}``, ``null`` for NULL."""
+
+    output_field = TextField()
+
+    def __init__(self, columns: Sequence[Column], escape_formulas: bool) -> None:
+        super().__init__(*(F(c.path) for c in columns))
+        self.labels = [encode_basestring(c.label) + ": " for c in columns]
+        self.templates = [
+            postgresql_json_sql(kind_of(c.field), _copy_template(c, escape_formulas) or "{0}")
+            for c in columns
+        ]
+
+    def as_sql(self, compiler, connection, **extra_context):  # noqa: ARG002
+        pieces: list[str] = []
+        params: list[Any] = []
+        for i, (expression, label, template) in enumerate(
+            zip(self.source_expressions, self.labels, self.templates, strict=True)
+        ):
+            sql, column_params = compiler.compile(expression)
+            pieces.append("%s")
+            params.append(("{" if i == 0 else ", ") + label)
+            pieces.append(f"coalesce({template.format(sql)}, 'null')")
+            params.extend(tuple(column_params) * template.count("{0}"))
+        pieces.append("'}'")
+        return "(" + " || ".join(pieces) + ")", tuple(params)
+
+
 def copy_unsupported_reason(columns: Sequence[Column], writer: Writer, vendor: str) -> str | None:
     """Why the copy engine cannot serve this request, or None when it can."""
     if vendor != "postgresql":
         return COPY_NEEDS_POSTGRES.format(vendor=vendor)
-    if writer.copy_delimiter is None:
-        return COPY_FORMAT.format(format=writer.name)
-    if not writer.copy_delimiter.isascii():
-        # PostgreSQL refuses it ("COPY delimiter must be a single one-byte character").
-        return COPY_DELIMITER.format(delimiter=writer.copy_delimiter)
+    if not writer.copy_lines:
+        if writer.copy_delimiter is None:
+            return COPY_FORMAT.format(format=writer.name)
+        if not writer.copy_delimiter.isascii():
+            # PostgreSQL refuses it ("COPY delimiter must be a single one-byte character").
+            return COPY_DELIMITER.format(delimiter=writer.copy_delimiter)
     for column in columns:
         if _copy_template(column, writer.escape_formulas) is None:
             return COPY_COLUMN.format(path=column.path, kind=kind_of(column.field))
@@ -227,9 +259,19 @@ def iter_copy_chunks(
     """Yield ``(bytes, rows)`` chunks of PostgreSQL's own CSV for the compiled queryset."""
     from psycopg import sql
 
-    exprs = [
-        SQLTemplate(F(c.path), _copy_template(c, writer.escape_formulas) or "{0}") for c in columns
-    ]
+    if writer.copy_lines:
+        exprs: list[Any] = [JSONLine(columns, writer.escape_formulas)]
+        # Lines are copied as they are: no JSON text holds a raw \x01 or \x02 (JSON escapes
+        # control characters), so no field is ever quoted or split.
+        options = sql.SQL("FORMAT csv, DELIMITER {}, QUOTE {}").format(
+            sql.Literal("\x01"), sql.Literal("\x02")
+        )
+    else:
+        exprs = [
+            SQLTemplate(F(c.path), _copy_template(c, writer.escape_formulas) or "{0}")
+            for c in columns
+        ]
+        options = sql.SQL("FORMAT csv, DELIMITER {}").format(sql.Literal(writer.copy_delimiter))
     qs = queryset.values_list(*exprs)
     if limit is not None:
         qs = qs[:limit]
@@ -240,8 +282,8 @@ def iter_copy_chunks(
     except EmptyResultSet:
         # Django knows no row can match (``.none()``, ``[:0]``, ``pk__in=[]``): nothing to copy.
         return
-    statement = sql.SQL("COPY ({}) TO STDOUT (FORMAT csv, DELIMITER {})").format(
-        sql.SQL(connection.ops.compose_sql(select, params)), sql.Literal(writer.copy_delimiter)
+    statement = sql.SQL("COPY ({}) TO STDOUT ({})").format(
+        sql.SQL(connection.ops.compose_sql(select, params)), options
     )
     # Closing the generator early cancels the COPY, which aborts the transaction it runs in;
     # the atomic block (a savepoint when nested) confines that, so the connection stays usable.

@@ -446,6 +446,27 @@ def postgresql_sql(kind: Kind) -> str | None:
     return KINDS[kind].postgresql
 
 
+# JSON Lines (formats/jsonl.py): integers, finite floats and booleans are bare JSON, non-finite
+# floats a string of their text, JSON its canonical text, every other kind a JSON string of its
+# canonical text. PostgreSQL's to_json escapes text as json.encoder.encode_basestring does.
+_RAW_JSON_KINDS = frozenset({Kind.INTEGER, Kind.BOOLEAN, Kind.JSON})
+_PG_JSON_FLOAT = (
+    "CASE WHEN ({0}) = 'NaN'::float8 THEN '\"nan\"'"
+    " WHEN ({0}) = 'Infinity'::float8 THEN '\"inf\"'"
+    " WHEN ({0}) = '-Infinity'::float8 THEN '\"-inf\"' ELSE "
+)
+
+
+def postgresql_json_sql(kind: Kind, text_sql: str) -> str:
+    """The PostgreSQL template printing a non-NULL value's JSON Lines text, given the SQL that
+    prints its canonical text (``text_sql``: :func:`postgresql_sql`, or its formula twin)."""
+    if kind in _RAW_JSON_KINDS:
+        return text_sql
+    if kind is Kind.FLOAT:
+        return f"{_PG_JSON_FLOAT}{text_sql} END"
+    return f"to_json(({text_sql})::text)::text"
+
+
 def text_formatter(kind: Kind, *, vendor: str) -> Callable[[Any], str]:
     """Return the function that turns a non-NULL database value of ``kind`` into text.
 

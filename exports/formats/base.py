@@ -25,6 +25,8 @@ class Writer:
     #: The delimiter PostgreSQL's COPY ... (FORMAT csv) must use to produce this format's
     #: bytes, or None when COPY cannot produce it.
     copy_delimiter: ClassVar[str | None] = None
+    #: True when the copy engine builds each whole line in SQL instead (JSON Lines).
+    copy_lines: ClassVar[bool] = False
 
     def __init__(
         self,

@@ -43,6 +43,7 @@ class JSONLinesWriter(Writer):
     name = "jsonl"
     media_type = "application/jsonl"
     extension = "jsonl"
+    copy_lines = True
 
     def __init__(self, columns, **kwargs: Any) -> None:
         super().__init__(columns, **kwargs)

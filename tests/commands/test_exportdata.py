@@ -351,7 +351,6 @@ def test_copy_engine_on_sqlite():
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--format", "jsonl"], "The copy engine writes csv and tsv only, not jsonl."),
         (
             ["--delimiter", "§"],
             "The copy engine needs a one-byte (ASCII) delimiter, not '§'; "
