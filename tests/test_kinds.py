@@ -256,7 +256,7 @@ def test_float_sql_needs_shortest_digits_which_the_copy_engine_sets():
         (Kind.INTEGER, 2**63 - 1, 2**63 - 1),
         (Kind.BOOLEAN, 1, True),
         (Kind.BOOLEAN, 0, False),
-        (Kind.TEXT, "a,\"b\"\n", "a,\"b\"\n"),
+        (Kind.TEXT, 'a,"b"\n', 'a,"b"\n'),
         (Kind.DATE, "2024-01-31", dt.date(2024, 1, 31)),
     ],
 )
