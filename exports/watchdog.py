@@ -127,9 +127,18 @@ def terminate_backend(using: str, pid: int, fileno: int | None = None) -> bool:
     params = connections[using].get_connection_params()
     for key in ("cursor_factory", "context", "pool"):
         params.pop(key, None)
+    port = _local_port(fileno)
     try:
         with psycopg.connect(**params, autocommit=True, connect_timeout=10) as conn:
-            row = conn.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone()
+            # Only the backend whose client is this very socket: behind any pooler (pgbouncer
+            # in session mode too) ``pid`` is a made-up cancel key that may name another
+            # session, and no backend's client port is then ours. Over a Unix socket there
+            # is no port to match (``client_port`` is -1 there).
+            row = conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE pid = %s AND client_port = %s",
+                [pid, port if port is not None else -1],
+            ).fetchone()
             if row and row[0]:
                 # pg_terminate_backend only signals; wait (briefly) until the backend is gone.
                 deadline = time.monotonic() + 5
@@ -140,6 +149,18 @@ def terminate_backend(using: str, pid: int, fileno: int | None = None) -> bool:
     except psycopg.Error:
         logger.exception("Could not terminate backend %s; shutting its socket down.", pid)
     return _shut_down(pid, fileno)
+
+
+def _local_port(fileno: int | None) -> int | None:
+    """This side's TCP port of the connection on ``fileno`` (None for a Unix socket)."""
+    if fileno is None:
+        return None
+    try:
+        with socket.socket(fileno=os.dup(fileno)) as sock:
+            address = sock.getsockname()
+    except OSError:
+        return None
+    return address[1] if isinstance(address, tuple) else None
 
 
 def _shut_down(pid: int, fileno: int | None) -> bool:
