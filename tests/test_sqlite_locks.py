@@ -16,13 +16,14 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connection
 from django.db.models import F
 from django.db.models.functions import Lower
 
 from exports.models import ExportLog
 from exports.stream import prepare_export
 from exportsite.shop.models import Customer, Order
+from tests.sqlite_files import shop_database
 
 ALIAS = "lockfile"
 ROWS = 40
@@ -37,37 +38,22 @@ pytestmark = pytest.mark.skipif(
 def lock_db(tmp_path, django_db_blocker):
     """A file-based SQLite database under ``ALIAS`` holding the shop tables and ``ROWS`` orders."""
     path = tmp_path / "locks.sqlite3"
-    configured = connections.configure_settings(
-        {
-            "default": connections.settings["default"],
-            ALIAS: {"ENGINE": "django.db.backends.sqlite3", "NAME": str(path)},
-        }
-    )
-    connections.settings[ALIAS] = configured[ALIAS]
-    with django_db_blocker.unblock():
-        try:
-            with connections[ALIAS].schema_editor() as editor:
-                editor.create_model(Customer)
-                editor.create_model(Order)
-            customer = Customer.objects.using(ALIAS).create(
-                email="a@example.com", name="A", country="DE", created_at=dt.datetime.now(dt.UTC)
+    with shop_database(path, ALIAS, django_db_blocker):
+        customer = Customer.objects.using(ALIAS).create(
+            email="a@example.com", name="A", country="DE", created_at=dt.datetime.now(dt.UTC)
+        )
+        Order.objects.using(ALIAS).bulk_create(
+            Order(
+                customer=customer,
+                total_cents=index % 7,
+                created_at=dt.datetime(2024, 1, 1 + index % 5, tzinfo=dt.UTC),
+                discount=None if index % 3 else Decimal(index),
+                shipped_on=None if index % 2 else dt.date(2024, 2, 1 + index % 4),
+                note=f"Note {index % 4}",
             )
-            Order.objects.using(ALIAS).bulk_create(
-                Order(
-                    customer=customer,
-                    total_cents=index % 7,
-                    created_at=dt.datetime(2024, 1, 1 + index % 5, tzinfo=dt.UTC),
-                    discount=None if index % 3 else Decimal(index),
-                    shipped_on=None if index % 2 else dt.date(2024, 2, 1 + index % 4),
-                    note=f"Note {index % 4}",
-                )
-                for index in range(ROWS)
-            )
-            yield path
-        finally:
-            connections[ALIAS].close()
-            del connections.settings[ALIAS]
-            delattr(connections._connections, ALIAS)
+            for index in range(ROWS)
+        )
+        yield path
 
 
 def write_elsewhere(path) -> None:

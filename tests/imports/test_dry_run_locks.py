@@ -21,6 +21,7 @@ from exports.imports import errors as E
 from exports.imports import import_file
 from exportsite.shapes.models import Reading
 from exportsite.shop.models import Customer, Order
+from tests.sqlite_files import shop_database
 
 from .conftest import read_rejects, snapshot
 
@@ -32,26 +33,11 @@ TIME = "2024-01-01T00:00:00+00:00"
 def file_db(tmp_path, django_db_blocker):
     """A file-based SQLite database under ``ALIAS`` with the shop tables and one customer."""
     path = tmp_path / "dry.sqlite3"
-    configured = connections.configure_settings(
-        {
-            "default": connections.settings["default"],
-            ALIAS: {"ENGINE": "django.db.backends.sqlite3", "NAME": str(path)},
-        }
-    )
-    connections.settings[ALIAS] = configured[ALIAS]
-    with django_db_blocker.unblock():
-        try:
-            with connections[ALIAS].schema_editor() as editor:
-                editor.create_model(Customer)
-                editor.create_model(Order)
-            Customer.objects.using(ALIAS).create(
-                id=1, email="a@example.com", name="A", country="DE", created_at=TIME
-            )
-            yield path
-        finally:
-            connections[ALIAS].close()
-            del connections.settings[ALIAS]
-            delattr(connections._connections, ALIAS)
+    with shop_database(path, ALIAS, django_db_blocker):
+        Customer.objects.using(ALIAS).create(
+            id=1, email="a@example.com", name="A", country="DE", created_at=TIME
+        )
+        yield path
 
 
 def write_elsewhere(path, n: int) -> None:
