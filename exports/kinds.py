@@ -315,14 +315,20 @@ def parse_binary(text: str) -> bytes:
 
 # Floats. float8 text (extra_float_digits > 0) has shortest round-trip digits, as repr does,
 # except that PostgreSQL's Ryu never picks a candidate on the rounding interval's boundary where
-# Python's does: 1e23 prints 9.999999999999999e+22, 8.41e21 8.409999999999999e+21. A text of
-# 16 or 17 digits is therefore checked against the value rounded to 15, then 16 digits (each
-# a unique candidate when it round-trips). Then repr's notation: fixed point with ".0" for an
-# integral value from 1e-4 up to 1e16 (PostgreSQL switches at 1e15), else d.ddde+XX, and
-# nan/inf/-inf.
+# Python's does: 1e23 prints 9.999999999999999e+22, 8.41e21 8.409999999999999e+21. Python's
+# digits then are shorter, and (no shorter decimal lying inside the interval) are the text's
+# digits less the last one, or that plus one unit: a cheap check on every text of 16 or more
+# digits (bigint and float8 casts; regular expressions and to_char cost seconds per million
+# rows). Only when one round-trips is the value rounded to 15, then 16 digits (each a unique
+# candidate when it round-trips). A power of two, whose interval is asymmetric, prints the same
+# digits in both (checked for every one, either sign). Then repr's notation: fixed
+# point with ".0" for an integral value from 1e-4 up to 1e16 (PostgreSQL switches at 1e15),
+# else d.ddde+XX, and nan/inf/-inf.
 def _pg_float_sql() -> str:
-    value = "({0})"
-    text = "(({0})::text)"
+    value = "_v"
+    text = "_t"
+    mantissa = "_m"
+    exponent = "_e"
 
     def rounded(digits: int) -> str:
         return f"ltrim(to_char({value}, '9.{'9' * (digits - 1)}EEEE'))"
@@ -344,15 +350,35 @@ def _pg_float_sql() -> str:
             f"CASE WHEN {number} ~ 'e(\\+0[0-9]|\\+1[0-5]|-0[1-4])$' THEN {fixed} ELSE {number} END"
         )
 
+    # The text less its last digit, and that plus one unit (from its digits as an integer).
+    exponent_or_empty = f"CASE WHEN {exponent} = '' THEN '' ELSE 'e' || {exponent} END"
+    truncated = f"left({mantissa}, -1) || {exponent_or_empty}"
+    places = f"mod(length({mantissa}) - strpos({mantissa}, '.'), length({mantissa}))"
+    power = f"coalesce(nullif({exponent}, '')::int, 0) - {places} + 1"
+    up = (
+        f"(replace({mantissa}, '.', '')::bigint / 10 + sign({value})::int)::text"
+        f" || 'e' || ({power})"
+    )
+    maybe_shorter = (
+        f"CASE WHEN length({mantissa}) < 17 THEN false"
+        f" WHEN abs({value}) >= 1e308 THEN true"
+        f" ELSE ({truncated})::float8 = {value} OR ({up})::float8 = {value} END"
+    )
     return (
-        f"CASE WHEN {text} ~ '^-?[0-9]+$' THEN {text} || '.0'"
-        f" WHEN {text} = 'NaN' THEN 'nan'"
-        f" WHEN {text} = 'Infinity' THEN 'inf'"
-        f" WHEN {text} = '-Infinity' THEN '-inf'"
-        f" WHEN replace({text}, '.', '') !~ '[1-9][0-9]{{{{15}}}}' THEN {notation(text)}"
+        f"(SELECT CASE {text} WHEN 'NaN' THEN 'nan' WHEN 'Infinity' THEN 'inf'"
+        f" WHEN '-Infinity' THEN '-inf' ELSE CASE"
+        f" WHEN {maybe_shorter} THEN CASE"
         f" WHEN {round_trips(rounded(15))} THEN {notation(shortest(rounded(15)))}"
         f" WHEN {round_trips(rounded(16))} THEN {notation(shortest(rounded(16)))}"
         f" ELSE {notation(text)} END"
+        f" WHEN {exponent} = '' THEN CASE WHEN strpos({text}, '.') = 0 THEN {text} || '.0'"
+        f" ELSE {text} END"
+        f" WHEN {exponent}::int BETWEEN -4 AND 15 THEN {notation(text)}"
+        f" ELSE {text} END END"
+        # OFFSET 0 keeps each subquery whole, so the text is printed and split once per row.
+        " FROM (SELECT _v, _t, split_part(_t, 'e', 1) AS _m, split_part(_t, 'e', 2) AS _e"
+        " FROM (SELECT _v, _v::text AS _t FROM (SELECT ({0})::float8 AS _v) AS _value OFFSET 0)"
+        " AS _text OFFSET 0) AS _parts)"
     )
 
 

@@ -136,6 +136,15 @@ EDGE_FLOATS = [
     1.7976931348623157e308,
     1e22,
     1e23,
+    # PostgreSQL prints one more digit than repr: 16 (8.409999999999999e+21) or 17 digits,
+    # one unit below (8.899637479436559e+17) or above (6.6596417181608256e+16), either sign.
+    8.41e21,
+    8.89963747943656e17,
+    6.659641718160826e16,
+    -7.55670324080032e18,
+    -6.404749472504662e16,
+    1e308,  # from 1e308 up, rounded to 15 and 16 digits (no shorter candidate built)
+    1.7976931348623155e308,
     123456789012345678.0,
     math.inf,
     -math.inf,
