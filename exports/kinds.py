@@ -66,18 +66,19 @@ class Kind(StrEnum):
     BINARY = "binary"
 
 
+INTEGER_TYPES = (
+    "AutoField",
+    "BigAutoField",
+    "SmallAutoField",
+    "IntegerField",
+    "BigIntegerField",
+    "SmallIntegerField",
+    "PositiveIntegerField",
+    "PositiveBigIntegerField",
+    "PositiveSmallIntegerField",
+)
 _INTERNAL_TYPES = {
-    Kind.INTEGER: (
-        "AutoField",
-        "BigAutoField",
-        "SmallAutoField",
-        "IntegerField",
-        "BigIntegerField",
-        "SmallIntegerField",
-        "PositiveIntegerField",
-        "PositiveBigIntegerField",
-        "PositiveSmallIntegerField",
-    ),
+    Kind.INTEGER: INTEGER_TYPES,
     Kind.DECIMAL: ("DecimalField",),
     Kind.FLOAT: ("FloatField",),
     Kind.BOOLEAN: ("BooleanField", "NullBooleanField"),

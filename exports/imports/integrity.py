@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import connections, models
 
+from ..kinds import INTEGER_TYPES
 from .errors import (
     ALREADY_EXISTS,
     DOES_NOT_EXIST,
@@ -119,15 +120,7 @@ def resolve_foreign_keys(plan: Plan, rows: list[Row], *, using: str, carried: An
 # are: a lookup on them can skip the ORM (and its one-parameter-per-value IN list).
 NATIVE_TYPES = frozenset(
     {
-        "AutoField",
-        "BigAutoField",
-        "SmallAutoField",
-        "IntegerField",
-        "BigIntegerField",
-        "SmallIntegerField",
-        "PositiveIntegerField",
-        "PositiveBigIntegerField",
-        "PositiveSmallIntegerField",
+        *INTEGER_TYPES,
         "CharField",
         "TextField",
         "SlugField",
