@@ -8,7 +8,8 @@ For a model declared in an app's ``exports.py``::
     class InvoiceAdmin(ExportAdminMixin, admin.ModelAdmin):
         ...
 
-The mixin adds one action per format ("Export selected invoices as CSV"...), a button
+Imports have their own mixin, :class:`ImportAdminMixin` (``ImportExportAdminMixin`` for both).
+The export mixin adds one action per format ("Export selected invoices as CSV"...), a button
 carrying the changelist's query string (filters, search, ordering) to an export view, and a
 page to pick columns and format. Everything is gated by the model's ``export`` permission and
 streams straight from the changelist's queryset: with "select all" the action receives the
@@ -40,6 +41,7 @@ from .columns import parse_field_list
 from .errors import ExportError
 from .filters import BAD_VALUE, Unrepresentable, check_text, filter_value, shown, split_lookup
 from .http import open_log, stream_response
+from .imports.admin_views import ImportAdminMixin
 from .models import ExportLog
 from .parsing import ParseError, parse_bool
 from .permissions import export_permission
@@ -271,6 +273,13 @@ class ExportAdminMixin:
         if entry is None or entry.queryset is None:
             return cl.result_count
         return entry.restrict(request, cl.queryset).count()
+
+
+class ImportExportAdminMixin(ImportAdminMixin, ExportAdminMixin):
+    """Both mixins: the export actions and buttons, and the import pages and button."""
+
+    change_list_template = ImportAdminMixin.change_list_template
+    import_change_list_parent = ExportAdminMixin.change_list_template
 
 
 def check_changelist_query(model: type[models.Model], query) -> None:

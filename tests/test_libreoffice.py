@@ -112,7 +112,7 @@ def downloads(client) -> dict[str, bytes]:
         "mode": "create",
         "encoding": "utf-8",
     }
-    page = client.post(reverse("exports_import:upload", args=("shop", "customer")), upload)
+    page = client.post(reverse("admin:shop_customer_import"), upload)
     files["admin-rejects"] = joined(client.get(page.context["rejects_url"]))
     return files
 

@@ -19,24 +19,22 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import TYPE_CHECKING, Any
 
 from django import forms
-from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
+from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
-from django.urls import reverse
-from django.utils.decorators import method_decorator
+from django.urls import URLPattern, path, reverse
 from django.utils.http import content_disposition_header
-from django.views import View
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from .. import conf, registry
-from ..columns import get_model
-from ..errors import ExportError
 from ..formats import format_for_path
 from . import ImportFileError, import_file
+from .errors import NOT_IMPORTABLE
 from .permissions import allowed_modes
 from .pipeline import FORMATS
 from .rejects import iter_for_people
@@ -50,6 +48,10 @@ from .uploads import (
     remove_stale,
 )
 
+if TYPE_CHECKING:
+    from django.contrib.admin import AdminSite
+    from django.db import models
+
 logger = logging.getLogger(__name__)
 
 PREVIEW_ROWS = 10
@@ -58,7 +60,6 @@ TOO_LARGE = "The file is larger than the limit of {limit} for an upload; use man
 LENGTH_REQUIRED = (
     "The upload did not declare its length (Content-Length); send the file from the form."
 )
-NOT_IMPORTABLE = "{label} is not declared importable."
 UPLOAD_GONE = "This upload is no longer available; upload the file again."
 STAGING_UNSAFE = "Imports are unavailable: the staging directory is not safe to use (see the log)."
 STOPPED_AT_MAX_ERRORS = (
@@ -90,127 +91,239 @@ class UploadForm(forms.Form):
         return self.cleaned_data["encoding"]
 
 
-def _entry(app_label: str, model_name: str) -> registry.Exportable:
-    try:
-        model = get_model(f"{app_label}.{model_name}")
-    except ExportError:
-        raise Http404 from None
-    entry = registry.get(model)
-    if entry is None or not entry.importable:
-        raise Http404(NOT_IMPORTABLE.format(label=model._meta.label))
-    return entry
+class ImportAdminMixin:
+    """The import pages of a ModelAdmin, served by its own ``get_urls()`` on its admin site.
 
+    ::
 
-def _modes(request: HttpRequest, entry: registry.Exportable) -> tuple[str, ...]:
-    modes = allowed_modes(request.user, entry.model)
-    if not entry.import_key:
-        modes = tuple(m for m in modes if m == "create")
-    if not modes:
-        raise PermissionDenied
-    return modes
+        @admin.register(Invoice, site=my_site)
+        class InvoiceAdmin(ImportAdminMixin, admin.ModelAdmin):
+            ...
 
-
-def _context(request: HttpRequest, entry: registry.Exportable, **extra) -> dict:
-    opts = entry.model._meta
-    return {
-        **admin.site.each_context(request),
-        "opts": opts,
-        "title": f"Import {opts.verbose_name_plural}",
-        "changelist_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
-        "upload_url": reverse("exports_import:upload", args=(opts.app_label, opts.model_name)),
-        "max_upload": conf.get("IMPORT_MAX_UPLOAD_SIZE"),
-        "import_fields": entry.import_fields,
-        "import_key": entry.import_key,
-        **extra,
-    }
-
-
-def _staging_unsafe(request, exc: StagingError, entry: registry.Exportable) -> HttpResponse:
-    logger.error("%s", exc)
-    context = _context(request, entry, file_error=STAGING_UNSAFE)
-    return TemplateResponse(request, "exports/import/validate.html", context, status=503)
-
-
-@method_decorator(csrf_exempt, name="dispatch")
-class UploadView(View):
-    """GET: the upload form. POST: stream the file to disk, dry-run it, show the result.
-
-    The CSRF check runs after the body is read (it reads ``request.POST`` anyway), so that an
-    upload over the limit is a 413 wherever the token sits in the form; every directory the
-    upload made is removed unless the answer is a validation page that can be confirmed.
+    Adds ``<changelist>/import/`` (upload and validation), ``import/<token>/confirm/`` and
+    ``import/<token>/rejects.csv``, named ``<app_label>_<model_name>_import[_confirm|_rejects]``
+    in the site's namespace, and an "Import" button on the changelist for users who may import.
+    Works on any :class:`~django.contrib.admin.AdminSite`, alone or beside
+    :class:`~exports.admin.ExportAdminMixin` (see :class:`~exports.admin.ImportExportAdminMixin`).
     """
 
-    def dispatch(self, request, app_label: str, model_name: str):
-        if not request.user.is_active or not request.user.is_staff:
-            return redirect(f"{reverse('admin:login')}?next={request.get_full_path()}")
-        self.entry = _entry(app_label, model_name)
-        self.modes = _modes(request, self.entry)
+    if TYPE_CHECKING:
+        model: type[models.Model]
+        admin_site: AdminSite
+
+    change_list_template = "admin/exports/import_change_list.html"
+    #: What the changelist template above extends (the export mixin's template beside it).
+    import_change_list_parent = "admin/change_list.html"
+    import_upload_template = "exports/import/upload.html"
+    import_validate_template = "exports/import/validate.html"
+    import_done_template = "exports/import/done.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        opts = self.model._meta
+        name = f"{opts.app_label}_{opts.model_name}_import"
+        wrap = self.admin_site.admin_view
+        return [
+            # CSRF is checked by the view once the upload handlers have read the body.
+            path("import/", wrap(csrf_exempt(self.import_view)), name=name),
+            path(
+                "import/<str:token>/confirm/",
+                wrap(self.import_confirm_view),
+                name=f"{name}_confirm",
+            ),
+            path(
+                "import/<str:token>/rejects.csv",
+                wrap(self.import_rejects_view),
+                name=f"{name}_rejects",
+            ),
+            *super().get_urls(),
+        ]
+
+    def get_import_modes(self, request: HttpRequest) -> tuple[str, ...]:
+        """The modes ``request.user`` may import with here (none: no Import button, 403)."""
+        entry = registry.get(self.model)
+        if entry is None or not entry.importable:
+            return ()
+        modes = allowed_modes(request.user, self.model)
+        if not entry.import_key:
+            modes = tuple(m for m in modes if m == "create")
+        return modes
+
+    def has_import_permission(self, request: HttpRequest) -> bool:
+        return bool(self.get_import_modes(request))
+
+    def import_url(self, step: str = "", *args: str) -> str:
+        opts = self.model._meta
+        suffix = f"_{step}" if step else ""
+        return reverse(
+            f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_import{suffix}",
+            args=args,
+            current_app=self.admin_site.name,
+        )
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        context = {"import_change_list_parent": self.import_change_list_parent}
+        if self.has_import_permission(request):
+            context["import_url"] = self.import_url()
+        return super().changelist_view(request, {**context, **(extra_context or {})})
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        """GET: the upload form. POST: stream the file to disk, dry-run it, show the result."""
+        return ImportUpload(self, request).respond()
+
+    def import_confirm_view(self, request: HttpRequest, token: str) -> HttpResponse:
+        """POST: import the validated upload for real; the result page says what was written."""
         if request.method != "POST":
-            return super().dispatch(request, app_label, model_name)
+            return redirect(self.import_url())
+        entry, modes = self._import_access(request)
+        try:
+            staged = _staged(request, entry, token)
+        except StagingError as exc:
+            return self._staging_unsafe(request, exc, entry)
+        if staged.mode not in modes:
+            raise PermissionDenied
+        on_error = "skip" if request.POST.get("on_error") == "skip" else "abort"
+        try:
+            result = run(entry, staged, dry_run=False, on_error=on_error)
+            file_error = None
+        except ImportFileError as exc:
+            result, file_error = None, str(exc)
+        context = self.import_context(
+            request, entry, result=result, file_error=file_error, staged=staged
+        )
+        if result is not None and result.errors_path:
+            context["rejects_url"] = self.import_url("rejects", token)
+        else:
+            staged.discard()
+        return TemplateResponse(request, self.import_done_template, context)
+
+    def import_rejects_view(self, request: HttpRequest, token: str) -> HttpResponse:
+        """The full reject file, streamed from disk."""
+        entry, _ = self._import_access(request)
+        try:
+            staged = _staged(request, entry, token)
+        except StagingError as exc:
+            return self._staging_unsafe(request, exc, entry)
+        if not staged.rejects.exists():
+            raise Http404(UPLOAD_GONE)
+        # For people: every cell formula-neutralised as it streams (the file keeps the rows).
+        rows = iter_for_people(staged.rejects, escape_formulas=conf.get("HTTP_ESCAPE_FORMULAS"))
+        response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
+        filename = f"{os.path.splitext(staged.name)[0]}.rejects.csv"
+        response["Content-Disposition"] = content_disposition_header(True, filename)
+        return response
+
+    def import_context(self, request: HttpRequest, entry: registry.Exportable, **extra) -> dict:
+        opts = self.model._meta
+        return {
+            **self.admin_site.each_context(request),
+            "opts": opts,
+            "title": f"Import {opts.verbose_name_plural}",
+            "changelist_url": reverse(
+                f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_changelist",
+                current_app=self.admin_site.name,
+            ),
+            "upload_url": self.import_url(),
+            "max_upload": conf.get("IMPORT_MAX_UPLOAD_SIZE"),
+            "import_fields": entry.import_fields,
+            "import_key": entry.import_key,
+            **extra,
+        }
+
+    def _import_access(self, request: HttpRequest) -> tuple[registry.Exportable, tuple[str, ...]]:
+        """The model's import declaration and the user's modes: 404 or 403 otherwise."""
+        entry = registry.get(self.model)
+        if entry is None or not entry.importable:
+            raise Http404(NOT_IMPORTABLE.format(model=self.model._meta.label))
+        modes = self.get_import_modes(request)
+        if not modes:
+            raise PermissionDenied
+        return entry, modes
+
+    def _staging_unsafe(
+        self, request: HttpRequest, exc: StagingError, entry: registry.Exportable
+    ) -> HttpResponse:
+        logger.error("%s", exc)
+        context = self.import_context(request, entry, file_error=STAGING_UNSAFE)
+        return TemplateResponse(request, self.import_validate_template, context, status=503)
+
+
+class ImportUpload:
+    """One upload request: its handlers, its staged directory, its answer.
+
+    Per request, never on the (shared) ModelAdmin. The CSRF check runs after the body is read
+    (it reads ``request.POST`` anyway), so that an upload over the limit is a 413 wherever the
+    token sits in the form; every directory the upload made is removed unless the answer is a
+    validation page that can be confirmed.
+    """
+
+    def __init__(self, model_admin: ImportAdminMixin, request: HttpRequest) -> None:
+        self.admin = model_admin
+        self.request = request
+        self.kept: str | None = None
+
+    def respond(self) -> HttpResponse:
+        request = self.request
+        self.entry, self.modes = self.admin._import_access(request)
+        if request.method != "POST":
+            return self._form(UploadForm(modes=self.modes))
         try:
             remove_stale()  # checks the staging directory first
         except StagingError as exc:
-            return _staging_unsafe(request, exc, self.entry)
+            return self.admin._staging_unsafe(request, exc, self.entry)
         # Upload handlers must be in place before anything reads the body.
         self.limiter = LimitedUploadHandler(request, conf.get("IMPORT_MAX_UPLOAD_SIZE"))
         self.disk = DiskUploadHandler(request)
         request.upload_handlers = [self.limiter, self.disk]
-        self.kept: str | None = None
         try:
-            return super().dispatch(request, app_label, model_name)
+            return self._post()
         finally:
             self.disk.discard(keep=self.kept)
 
-    def get(self, request, app_label: str, model_name: str) -> HttpResponse:
-        form = UploadForm(modes=self.modes)
-        return self._form(request, form)
-
-    def post(self, request, app_label: str, model_name: str) -> HttpResponse:
+    def _post(self) -> HttpResponse:
+        request = self.request
         if not request.META.get("CONTENT_LENGTH"):
             # A chunked body: Django reads no body without a length, so the form would look
             # empty and fail its CSRF check (a misleading 403). Say what is wrong instead.
-            return self._refused(request, LENGTH_REQUIRED, status=411)
+            return self._refused(LENGTH_REQUIRED, status=411)
         files = request.FILES  # reads the body through the handlers
         if self.limiter.exceeded:
-            return self._too_large(request)
+            limit = filesizeformat(conf.get("IMPORT_MAX_UPLOAD_SIZE"))
+            return self._refused(TOO_LARGE.format(limit=limit), status=413)
         return csrf_protect(self._accept)(request, files)
 
-    def _accept(self, request, files) -> HttpResponse:
+    def _accept(self, request: HttpRequest, files) -> HttpResponse:
         form = UploadForm(request.POST, files, modes=self.modes)
         if not form.is_valid():
-            return self._form(request, form)
+            return self._form(form)
         upload = form.cleaned_data["file"]
         data = form.cleaned_data
-        fmt = data["format"] or format_for_path(upload.name) or "csv"
         staged = Staged(
             token=upload.token,
             user_id=request.user.pk,
             model=self.entry.label,
             name=os.path.basename(upload.name),
             size=upload.size,
-            format=fmt,
+            format=data["format"] or format_for_path(upload.name) or "csv",
             encoding=data["encoding"],
             delimiter=data["delimiter"] or None,
             mode=data["mode"],
         )
         staged.save()
-        return self._validate(request, staged)
+        return self._validate(staged)
 
-    def _form(self, request, form, status: int = 200) -> HttpResponse:
-        context = _context(request, self.entry, form=form)
-        return TemplateResponse(request, "exports/import/upload.html", context, status=status)
+    def _form(self, form: UploadForm, status: int = 200) -> HttpResponse:
+        context = self.admin.import_context(self.request, self.entry, form=form)
+        return TemplateResponse(
+            self.request, self.admin.import_upload_template, context, status=status
+        )
 
-    def _too_large(self, request) -> HttpResponse:
-        limit = conf.get("IMPORT_MAX_UPLOAD_SIZE")
-        return self._refused(request, TOO_LARGE.format(limit=_size(limit)), status=413)
-
-    def _refused(self, request, message: str, *, status: int) -> HttpResponse:
+    def _refused(self, message: str, *, status: int) -> HttpResponse:
         form = UploadForm(modes=self.modes)
         form.errors["file"] = form.error_class([message])
-        return self._form(request, form, status=status)
+        return self._form(form, status=status)
 
-    def _validate(self, request, staged: Staged) -> HttpResponse:
-        context = {"staged": staged}
+    def _validate(self, staged: Staged) -> HttpResponse:
+        context: dict[str, Any] = {"staged": staged}
         try:
             result = run(self.entry, staged, dry_run=True)
         except ImportFileError as exc:
@@ -226,19 +339,15 @@ class UploadView(View):
                 result.stopped = STOPPED_AT_MAX_ERRORS.format(limit=max_errors)
         else:
             self.kept = staged.token
-            args = (self.entry.model._meta.app_label, self.entry.model._meta.model_name)
-            context["confirm_url"] = reverse("exports_import:confirm", args=(*args, staged.token))
+            context["confirm_url"] = self.admin.import_url("confirm", staged.token)
             if result.errors_path:
-                context["rejects_url"] = reverse(
-                    "exports_import:rejects", args=(*args, staged.token)
-                )
+                context["rejects_url"] = self.admin.import_url("rejects", staged.token)
         if result is not None:
             context["preview_rows"] = [
                 [row.get(c) for c in result.columns] for row in result.preview
             ]
-        return TemplateResponse(
-            request, "exports/import/validate.html", _context(request, self.entry, **context)
-        )
+        context = self.admin.import_context(self.request, self.entry, **context)
+        return TemplateResponse(self.request, self.admin.import_validate_template, context)
 
 
 def run(entry: registry.Exportable, staged: Staged, *, dry_run: bool, on_error: str = "abort"):
@@ -263,62 +372,8 @@ def run(entry: registry.Exportable, staged: Staged, *, dry_run: bool, on_error: 
     )
 
 
-def _staged(request, entry, token: str) -> Staged:
+def _staged(request: HttpRequest, entry: registry.Exportable, token: str) -> Staged:
     try:
         return load_staged(token, user_id=request.user.pk, model=entry.label)
     except (OSError, ValueError, TypeError):
         raise Http404(UPLOAD_GONE) from None
-
-
-def confirm_view(request: HttpRequest, app_label: str, model_name: str, token: str):
-    """POST: import the validated upload for real; the result page says what was written."""
-    if request.method != "POST":
-        return redirect("exports_import:upload", app_label, model_name)
-    entry = _entry(app_label, model_name)
-    modes = _modes(request, entry)
-    try:
-        staged = _staged(request, entry, token)
-    except StagingError as exc:
-        return _staging_unsafe(request, exc, entry)
-    if staged.mode not in modes:
-        raise PermissionDenied
-    on_error = "skip" if request.POST.get("on_error") == "skip" else "abort"
-    try:
-        result = run(entry, staged, dry_run=False, on_error=on_error)
-        file_error = None
-    except ImportFileError as exc:
-        result, file_error = None, str(exc)
-    context = _context(request, entry, result=result, file_error=file_error, staged=staged)
-    if result is not None and result.errors_path:
-        context["rejects_url"] = reverse(
-            "exports_import:rejects", args=(app_label, model_name, token)
-        )
-    else:
-        staged.discard()
-    return TemplateResponse(request, "exports/import/done.html", context)
-
-
-def rejects_view(request: HttpRequest, app_label: str, model_name: str, token: str):
-    """The full reject file, streamed from disk."""
-    entry = _entry(app_label, model_name)
-    _modes(request, entry)
-    try:
-        staged = _staged(request, entry, token)
-    except StagingError as exc:
-        return _staging_unsafe(request, exc, entry)
-    if not staged.rejects.exists():
-        raise Http404(UPLOAD_GONE)
-    # For people: every cell formula-neutralised as it streams (the file keeps the exact rows).
-    rows = iter_for_people(staged.rejects, escape_formulas=conf.get("HTTP_ESCAPE_FORMULAS"))
-    response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
-    filename = f"{os.path.splitext(staged.name)[0]}.rejects.csv"
-    response["Content-Disposition"] = content_disposition_header(True, filename)
-    return response
-
-
-def _size(n: int) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
-        n /= 1024
-    return str(n)  # pragma: no cover

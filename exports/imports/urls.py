@@ -1,31 +1,18 @@
-"""Include before the admin: ``path("admin/import/", include("exports.imports.urls"))``.
+"""Removed: the admin import is served by the ModelAdmin itself.
 
-Every view is wrapped by ``admin.site.admin_view`` (login, staff, CSRF, no caching).
+Replace ``path("admin/import/", include("exports.imports.urls"))`` in your URLconf by
+``ImportAdminMixin`` (or ``ImportExportAdminMixin``) on the ModelAdmin of each importable model
+(see the README's upgrade notes). Including this module fails at start-up with that advice
+rather than leaving pages that no longer exist behind a URL.
 """
 
-from django.contrib import admin
-from django.urls import path
+from django.core.exceptions import ImproperlyConfigured
 
-from . import admin_views
+REMOVED = (
+    'exports.imports.urls was removed: delete path("admin/import/", include('
+    '"exports.imports.urls")) and add exports.admin.ImportAdminMixin (or ImportExportAdminMixin) '
+    "to the ModelAdmin of each importable model; its import pages are served under the "
+    "model's admin URLs, on whichever AdminSite it is registered with."
+)
 
-app_name = "exports_import"
-
-wrap = admin.site.admin_view
-
-urlpatterns = [
-    path(
-        "<str:app_label>/<str:model_name>/",
-        wrap(admin_views.UploadView.as_view()),
-        name="upload",
-    ),
-    path(
-        "<str:app_label>/<str:model_name>/<str:token>/confirm/",
-        wrap(admin_views.confirm_view),
-        name="confirm",
-    ),
-    path(
-        "<str:app_label>/<str:model_name>/<str:token>/rejects.csv",
-        wrap(admin_views.rejects_view),
-        name="rejects",
-    ),
-]
+raise ImproperlyConfigured(REMOVED)

@@ -1,12 +1,12 @@
 from django.contrib import admin
 
-from exports.admin import ExportAdminMixin
+from exports.admin import ImportExportAdminMixin
 
 from .models import Customer, Order
 
 
 @admin.register(Customer)
-class CustomerAdmin(ExportAdminMixin, admin.ModelAdmin):
+class CustomerAdmin(ImportExportAdminMixin, admin.ModelAdmin):
     list_display = ["email", "name", "country", "created_at"]
     list_filter = ["country"]
     search_fields = ["email", "name"]
@@ -14,7 +14,7 @@ class CustomerAdmin(ExportAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Order)
-class OrderAdmin(ExportAdminMixin, admin.ModelAdmin):
+class OrderAdmin(ImportExportAdminMixin, admin.ModelAdmin):
     list_display = ["id", "customer", "status", "total_cents", "currency", "is_gift", "created_at"]
     list_filter = ["status", "is_gift", "currency"]
     search_fields = ["reference", "customer__email"]

@@ -13,7 +13,7 @@ from exports.imports.rejects import HEADER, RejectWriter, iter_for_people
 
 pytestmark = pytest.mark.django_db
 
-UPLOAD = reverse("exports_import:upload", args=("shop", "customer"))
+UPLOAD = reverse("admin:shop_customer_import")
 # A bad email that is a formula, and a name with a formula after another locale's separator
 # in a row rejected for its country code: the reject file keeps both rows as they came.
 HOSTILE = (

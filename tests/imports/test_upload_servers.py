@@ -14,13 +14,14 @@ import re
 import httpx
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.template.defaultfilters import filesizeformat
 from django.test.client import encode_multipart
 
 from exports.imports import admin_views
 
 from ..web.conftest import live_db, serve  # noqa: F401  (fixtures)
 
-UPLOAD = "/admin/import/shop/customer/"
+UPLOAD = "/admin/shop/customer/import/"
 USER, PASSWORD = "importer", "live-import-password-123"
 LIMIT = 100_000
 CUSTOMERS = (
@@ -85,7 +86,7 @@ def test_declared_content_length_over_the_limit_is_413(server, client):
     }
     response = post(client, fields)
     assert response.status_code == 413
-    assert admin_views.TOO_LARGE.format(limit="97.7 KB") in response.text
+    assert admin_views.TOO_LARGE.format(limit=filesizeformat(LIMIT)) in response.text
     assert left(server) == []
 
 
