@@ -14,9 +14,9 @@ T=$(curl -s -c "$JAR" -b "$JAR" "$URL/admin/login/" | token)
 curl -s -o /dev/null -c "$JAR" -b "$JAR" \
   --data-urlencode "csrfmiddlewaretoken=$T" --data-urlencode "username=$IMPORT_USER" \
   --data-urlencode "password=$IMPORT_PASSWORD" "$URL/admin/login/"
-T=$(curl -s -c "$JAR" -b "$JAR" "$URL/admin/import/shop/customer/" | token)
+T=$(curl -s -c "$JAR" -b "$JAR" "$URL/admin/shop/customer/import/" | token)
 echo "upload: $(wc -c <"$BOMB") bytes"
 curl -s -c "$JAR" -b "$JAR" -o "$PAGE" -w "HTTP %{http_code} in %{time_total} s\n" \
   -F "csrfmiddlewaretoken=$T" -F mode=create -F encoding=utf-8 -F "file=@$BOMB" \
-  "$URL/admin/import/shop/customer/"
+  "$URL/admin/shop/customer/import/"
 grep -o 'The check stopped[^<]*' "$PAGE" || true
