@@ -21,8 +21,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.options import IS_POPUP_VAR, IncorrectLookupParameters
 from django.contrib.admin.views.main import (
+    ALL_VAR,
     ERROR_FLAG,
     IS_FACETS_VAR,
     ORDER_VAR,
@@ -37,27 +39,23 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from . import conf, formats, registry
-from .columns import parse_field_list
+from .downloads import check_bom, check_fields, check_format, declared, prepare_download
 from .errors import ExportError
 from .filters import BAD_VALUE, Unrepresentable, check_text, filter_value, shown, split_lookup
 from .http import open_log, stream_response
 from .imports.admin_views import ImportAdminMixin
 from .models import ExportLog
-from .parsing import ParseError, parse_bool
 from .permissions import export_permission
-from .views import FIELD_NOT_DECLARED, prepare_download
 
 FORMAT_PARAM = "_export_format"
 FIELDS_PARAM = "_export_fields"
 BOM_PARAM = "_export_bom"
 EXPORT_PARAMS = (FORMAT_PARAM, FIELDS_PARAM, BOM_PARAM)
 # Changelist parameters that do not select rows.
-NOT_FILTERS = (PAGE_VAR, ERROR_FLAG, "all")
+NOT_FILTERS = (PAGE_VAR, ERROR_FLAG, ALL_VAR)
 # Changelist parameters that select rows but are not field lookups.
 NOT_LOOKUPS = frozenset({SEARCH_VAR, ORDER_VAR, TO_FIELD_VAR, IS_POPUP_VAR, IS_FACETS_VAR})
 
-NOT_EXPORTABLE = "{label} is not declared exportable (see exports.registry.register)."
-FORMAT_NOT_OFFERED = 'Format "{name}" is not offered for {label} here; choose one of: {choices}.'
 BAD_PARAMETER = 'Bad parameter "{text}": {problem}.'
 BAD_CHANGELIST_QUERY = 'Bad changelist parameters "{query}": {error}'
 
@@ -77,7 +75,9 @@ def export_action(format: str = "csv") -> Callable:  # noqa: A002
     )
     def action(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: models.QuerySet):
         across = request.POST.get("select_across") == "1"
-        selection = "all matching" if across else f"{len(request.POST.getlist('_selected_action'))}"
+        selection = (
+            "all matching" if across else str(len(request.POST.getlist(ACTION_CHECKBOX_NAME)))
+        )
         return modeladmin.export_queryset(
             request,
             queryset,
@@ -103,12 +103,6 @@ class ExportAdminMixin:
 
     def has_export_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(export_permission(self.model))
-
-    def _exportable(self) -> registry.Exportable:
-        entry = registry.get(self.model)
-        if entry is None:
-            raise ExportError(NOT_EXPORTABLE.format(label=self.model._meta.label))
-        return entry
 
     def get_actions(self, request: HttpRequest):
         actions = super().get_actions(request)
@@ -155,7 +149,7 @@ class ExportAdminMixin:
         if not (self.has_view_permission(request) and self.has_export_permission(request)):
             raise PermissionDenied
         try:
-            entry = self._exportable()
+            entry = declared(self.model)
         except ExportError as exc:
             return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
         options = {key: request.GET.getlist(key) for key in EXPORT_PARAMS if key in request.GET}
@@ -181,14 +175,13 @@ class ExportAdminMixin:
         if FORMAT_PARAM not in options:
             return self._export_form(request, entry, cl)
         try:
-            fields, fmt, bom = _export_options(options, entry)
-            self._check_format(entry, fmt)
+            fmt = check_format(entry, options[FORMAT_PARAM][-1], self.export_formats)
             return self.export_queryset(
                 request,
                 cl.get_queryset(request),
                 format=fmt,
-                fields=fields,
-                bom=bom,
+                fields=check_fields(entry, options.get(FIELDS_PARAM)),
+                bom=check_bom(options.get(BOM_PARAM), param=BOM_PARAM),
                 source=ExportLog.Source.ADMIN_CHANGELIST,
                 filters=list(changelist_query.items()),
             )
@@ -236,13 +229,12 @@ class ExportAdminMixin:
         ``queryset`` hook leaves to this request (on top of :meth:`get_queryset`).
         """
         try:
-            entry = self._exportable()
-            self._check_format(entry, format)
+            entry = declared(self.model)
             export = prepare_download(
                 entry.restrict(request, queryset),
                 entry,
                 fields=fields or entry.fields,
-                format=format,
+                format=check_format(entry, format, self.export_formats),
                 bom=conf.get("HTTP_BOM") if bom is None else bom,
             )
         except ExportError as exc:
@@ -258,14 +250,6 @@ class ExportAdminMixin:
             query_string=request.META.get("QUERY_STRING", ""),
         )
         return stream_response(request, export, log=log)
-
-    def _check_format(self, entry: registry.Exportable, fmt: str) -> None:
-        if fmt.lower() not in self.export_formats:
-            raise ExportError(
-                FORMAT_NOT_OFFERED.format(
-                    name=fmt, label=entry.label, choices=", ".join(self.export_formats)
-                )
-            )
 
     def _export_count(self, request: HttpRequest, cl) -> int:
         """Rows an export of this changelist gives: the declaration's hook may leave fewer."""
@@ -307,30 +291,6 @@ def check_changelist_query(model: type[models.Model], query) -> None:
                 raise ExportError(BAD_VALUE.format(text=shown(text), problem=exc)) from None
             except (ExportError, ValueError):
                 continue
-
-
-def _export_options(
-    options: dict[str, list[str]], entry: registry.Exportable
-) -> tuple[tuple[str, ...], str, bool]:
-    fmt = options[FORMAT_PARAM][-1]
-    formats.get_writer_class(fmt)
-    fields: tuple[str, ...] = entry.fields
-    if FIELDS_PARAM in options:
-        fields = tuple(parse_field_list(",".join(options[FIELDS_PARAM])))
-        for item in fields:
-            if item not in entry.fields:
-                raise ExportError(
-                    FIELD_NOT_DECLARED.format(
-                        path=item, model=entry.label, choices=", ".join(entry.fields)
-                    )
-                )
-    bom = conf.get("HTTP_BOM")
-    if BOM_PARAM in options:
-        try:
-            bom = parse_bool(options[BOM_PARAM][-1])
-        except ParseError as exc:
-            raise ExportError(f'Bad parameter "{BOM_PARAM}": {exc}.') from None
-    return fields, fmt.lower(), bom
 
 
 @admin.register(ExportLog)

@@ -32,9 +32,9 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from .. import conf, registry
+from ..downloads import NotDeclared, declared
 from ..formats import format_for_path
 from . import ImportFileError, import_file
-from .errors import NOT_IMPORTABLE
 from .permissions import allowed_modes
 from .pipeline import FORMATS
 from .rejects import iter_for_people
@@ -231,9 +231,10 @@ class ImportAdminMixin:
 
     def _import_access(self, request: HttpRequest) -> tuple[registry.Exportable, tuple[str, ...]]:
         """The model's import declaration and the user's modes: 404 or 403 otherwise."""
-        entry = registry.get(self.model)
-        if entry is None or not entry.importable:
-            raise Http404(NOT_IMPORTABLE.format(model=self.model._meta.label))
+        try:
+            entry = declared(self.model, importable=True)
+        except NotDeclared as exc:
+            raise Http404(str(exc)) from None
         modes = self.get_import_modes(request)
         if not modes:
             raise PermissionDenied

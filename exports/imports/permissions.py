@@ -12,6 +12,7 @@ from django.contrib.auth import get_permission_codename
 from django.db import models, router
 
 from .. import registry
+from ..permissions import is_active_staff
 
 IMPORT = "import"
 MODE_PERMISSIONS = {"create": ("add",), "update": ("change",), "upsert": ("add", "change")}
@@ -27,9 +28,7 @@ def import_permission(model: type[models.Model]) -> str:
 
 def allowed_modes(user: Any, model: type[models.Model]) -> tuple[str, ...]:
     """The import modes ``user`` may use on ``model`` (none without the import permission)."""
-    if not (user.is_authenticated and user.is_active and user.is_staff):
-        return ()
-    if not user.has_perm(import_permission(model)):
+    if not is_active_staff(user) or not user.has_perm(import_permission(model)):
         return ()
     opts = model._meta
     return tuple(

@@ -171,8 +171,11 @@ def test_picker_form(client, exporter, orders):
     ("query", "message"),
     [
         ("_export_format=csv&_export_fields=customer__name", 'Field "customer__name" is not'),
-        ("_export_format=xlsx", 'Unknown format "xlsx"'),
-        ("_export_format=csv&_export_bom=maybe", 'Bad parameter "_export_bom"'),
+        (
+            "_export_format=xlsx",
+            'Format "xlsx" is not offered for shop.Order; choose one of: csv, tsv, jsonl.',
+        ),
+        ("_export_format=csv&_export_bom=maybe", 'Bad parameter "_export_bom=maybe": use 1 or 0.'),
         ("_export_format=csv&nope=1", "Bad changelist parameters"),
     ],
 )

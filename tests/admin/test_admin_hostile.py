@@ -99,7 +99,7 @@ def test_export_formats_limit_the_export_view(client, exporter, orders, csv_only
 
     assert response.status_code == 400
     assert response.content.decode() == (
-        'Format "jsonl" is not offered for shop.Order here; choose one of: csv.'
+        'Format "jsonl" is not offered for shop.Order; choose one of: csv.'
     )
     assert not ExportLog.objects.exists()
 
@@ -115,7 +115,7 @@ def test_export_formats_limit_actions_declared_by_hand(client, exporter, orders,
 
     assert response.streaming is False
     assert [str(m) for m in response.context["messages"]] == [
-        'Format "jsonl" is not offered for shop.Order here; choose one of: csv.'
+        'Format "jsonl" is not offered for shop.Order; choose one of: csv.'
     ]
     assert not ExportLog.objects.exists()
 
