@@ -1,10 +1,12 @@
 """The Python competitors of ``exportdata``, each run as its own process by export_bench.py.
 
     python benchmarks/contenders.py {recipe,naive,import-export} OUTPUT
+    python benchmarks/contenders.py recipe OUTPUT --model app_label.Model
 
 Each writes the same columns as ``exportdata --fields ...`` (see FIELDS), with a header line,
 ordered by primary key, into OUTPUT. They are written the way their documentation shows,
-not tuned: that is what a user would otherwise pick.
+not tuned: that is what a user would otherwise pick. With ``--model`` (kinds_bench.py) the
+recipe writes that model's concrete fields, as ``exportdata app_label.Model`` does.
 """
 
 from __future__ import annotations
@@ -19,13 +21,12 @@ REPO = Path(__file__).resolve().parent.parent
 FIELDS = ("id", "customer__email", "status", "total_cents", "created_at", "note")
 
 
-def django_recipe(output: Path) -> None:
+def django_recipe(output: Path, model: str | None = None) -> None:
     """Django's "Streaming large CSV files" how-to, its generator consumed into a file.
 
     https://docs.djangoproject.com/en/5.2/howto/outputting-csv/#streaming-large-csv-files
     The strings the generator yields are encoded as ``StreamingHttpResponse`` would.
     """
-    from exportsite.shop.models import Order
 
     class Echo:
         """An object that implements just the write method of the file-like interface."""
@@ -33,11 +34,20 @@ def django_recipe(output: Path) -> None:
         def write(self, value):
             return value
 
-    rows = Order.objects.order_by("id").values_list(*FIELDS).iterator()
+    if model is None:
+        from exportsite.shop.models import Order as Model
+
+        fields = FIELDS
+    else:
+        from django.apps import apps
+
+        Model = apps.get_model(model)  # noqa: N806
+        fields = [f.attname for f in Model._meta.concrete_fields]
+    rows = Model.objects.order_by("id").values_list(*fields).iterator()
     writer = csv.writer(Echo())
     stream = (writer.writerow(row) for row in rows)
     with output.open("wb") as out:
-        out.write(writer.writerow(FIELDS).encode("utf-8"))
+        out.write(writer.writerow(fields).encode("utf-8"))
         for line in stream:
             out.write(line.encode("utf-8"))
 
@@ -109,13 +119,19 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("contender", choices=sorted(CONTENDERS))
     parser.add_argument("output", type=Path)
+    parser.add_argument(
+        "--model", help="recipe only: export this model's concrete fields instead of FIELDS"
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.bench_settings")
     import django
 
     django.setup()
-    CONTENDERS[args.contender](args.output)
+    if args.model:
+        django_recipe(args.output, args.model)
+    else:
+        CONTENDERS[args.contender](args.output)
 
 
 if __name__ == "__main__":

@@ -18,29 +18,33 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
-import hashlib
 import json
 import os
-import platform
-import re
-import shlex
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import asdict, dataclass, field
-from importlib import metadata
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
 import export_report as report  # noqa: E402
+from benchlib import (  # noqa: E402
+    Run,
+    check_identical,
+    digest_file,
+    log,
+    machine_facts,
+    parse_sizes,
+    postgres_url,
+    psql,
+    run_process,
+    shown_command,
+)
 from contenders import FIELDS  # noqa: E402
 
 ENGINES = ("auto", "copy", "cursor", "keyset")
@@ -55,13 +59,6 @@ HEAVY = ("naive", "import-export")
 DEFAULT_HEAVY_MAX_ROWS = 1_000_000
 # Children that run Django: production-like settings, the same for every contender.
 DJANGO_ENV = {"DEBUG": "False", "SECRET_KEY": "benchmark-only-not-a-secret"}
-
-
-# A child's ru_maxrss starts at the RSS of the process that forked it (Linux keeps the
-# high-water mark across exec), so a child forked from this Python process would be charged
-# ~25 MB it never used. GNU time is a small C process: it forks the contender and reports %M.
-# Without it, os.wait4's ru_maxrss is used (an overestimate for small processes such as psql).
-GNU_TIME = shutil.which("time", path="/usr/bin:/bin")
 
 
 @dataclass(frozen=True)
@@ -106,22 +103,6 @@ CONTENDERS = (
 
 
 @dataclass
-class Run:
-    """One process: what it cost and whether its output is right."""
-
-    contender: str
-    rows: int
-    status: str = "ok"  # ok, failed, timeout, wrong-output
-    seconds: float = 0.0
-    peak_rss_kb: int = 0
-    rows_read: int | None = None
-    sha256: str | None = None
-    bytes: int = 0
-    detail: str = ""
-    load_before: float = 0.0
-
-
-@dataclass
 class SizeResult:
     rows: int
     seed_seconds: float
@@ -131,11 +112,7 @@ class SizeResult:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    database_url = args.database_url or os.environ.get("DATABASE_URL", "")
-    if urlsplit(database_url).scheme not in ("postgres", "postgresql", "pgsql"):
-        sys.exit("--database-url (or DATABASE_URL) must be a postgres:// URL.")
-    if urlsplit(database_url).path.strip("/") == "test":
-        sys.exit('Refusing the database "test": it belongs to the test suite. Use your own.')
+    database_url = postgres_url(args.database_url)
     selected = [c for c in CONTENDERS if c.name not in args.skip]
     env = {**os.environ, **DJANGO_ENV, "DATABASE_URL": database_url, "PGTZ": "UTC"}
     env.pop("DJANGO_SETTINGS_MODULE", None)
@@ -149,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(results_dir / "pycache")
         bytecode = "cached (warmed once before timing)"
-    machine = machine_facts(database_url)
+    machine = machine_facts(database_url, ("django", "psycopg", "django-import-export", "tablib"))
     started = dt.datetime.now(dt.UTC)
     sizes: list[SizeResult] = []
     try:
@@ -170,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(results_dir, ignore_errors=True)
 
     result = {
-        "command": shown_command(argv if argv is not None else sys.argv[1:]),
+        "command": shown_command("export_bench.py", argv if argv is not None else sys.argv[1:]),
         "started": started.isoformat(timespec="seconds"),
         "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": machine,
@@ -264,18 +241,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def parse_sizes(text: str) -> list[int]:
-    sizes = []
-    for item in text.split(","):
-        item = item.strip().replace("_", "")
-        match = re.fullmatch(r"(\d+)([kKmM]?)", item)
-        if not match:
-            raise argparse.ArgumentTypeError(f'"{item}" is not a row count like 100000 or 1M')
-        scale = {"": 1, "k": 1_000, "m": 1_000_000}[match[2].lower()]
-        sizes.append(int(match[1]) * scale)
-    return sorted(set(sizes))
-
-
 def bench_size(
     rows: int,
     selected: list[Contender],
@@ -323,7 +288,7 @@ def bench_size(
                 f"load {run.load_before:.2f} {run.detail}"
             )
             result.runs.append(run)
-    check_identical(result, [c.name for c in todo if c.group == "exportdata"])
+    check_identical(result.runs, [c.name for c in todo if c.group == "exportdata"])
     return result
 
 
@@ -343,64 +308,18 @@ def run_contender(
 ) -> Run:
     output = tmp / f"{contender.name}-{rows}.csv"
     output.unlink(missing_ok=True)
+    run = Run(contender=contender.name, rows=rows)
     log_path = tmp / f"{contender.name}-{rows}.log"
-    rss_path = tmp / f"{contender.name}-{rows}.rss"
-    run = Run(contender=contender.name, rows=rows, load_before=os.getloadavg()[0])
-    with log_path.open("wb") as log_file:
-        started = time.perf_counter()
-        command = contender.command(output, url)
-        if GNU_TIME:
-            command = [GNU_TIME, "-f", "%M", "-o", str(rss_path), *command]
-        proc = subprocess.Popen(
-            command,
-            env=env,
-            cwd=REPO,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        timed_out = threading.Event()
-
-        def kill() -> None:
-            timed_out.set()
-            os.killpg(proc.pid, signal.SIGKILL)
-
-        timer = threading.Timer(timeout, kill)
-        timer.start()
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            timer.cancel()
-        run.seconds = round(time.perf_counter() - started, 3)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    run.peak_rss_kb = peak_rss_kb(rss_path) if GNU_TIME else usage.ru_maxrss
-    if timed_out.is_set():
-        run.status, run.detail = "timeout", f"killed after {timeout:g} s"
-    elif proc.returncode != 0:
-        tail = log_path.read_text(errors="replace").strip().splitlines()[-3:]
-        run.status, run.detail = "failed", f"exit {proc.returncode}: {' | '.join(tail)}"
-    else:
+    command = contender.command(output, url)
+    if run_process(run, command, env=env, cwd=REPO, log_path=log_path, timeout=timeout):
         verify(run, output, expected=0 if contender.name == "startup" else rows)
     output.unlink(missing_ok=True)
     return run
 
 
-def peak_rss_kb(path: Path) -> int:
-    """GNU time's %M (kilobytes): its last line, after any "Command exited with..." note."""
-    try:
-        return int(path.read_text().split()[-1])
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
 def verify(run: Run, output: Path, *, expected: int) -> None:
     """Read the file back: one header, then ``rows`` records with ids strictly ascending."""
-    digest = hashlib.sha256()
-    with output.open("rb") as raw:
-        for block in iter(lambda: raw.read(1 << 20), b""):
-            digest.update(block)
-    run.sha256 = digest.hexdigest()
-    run.bytes = output.stat().st_size
+    digest_file(run, output)
     count, last = 0, 0
     with output.open(encoding="utf-8", newline="") as text:
         reader = csv.reader(text)
@@ -416,85 +335,6 @@ def verify(run: Run, output: Path, *, expected: int) -> None:
     run.rows_read = count
     if count != expected:
         run.status, run.detail = "wrong-output", f"{count:,} rows read back, {expected:,} expected"
-
-
-def check_identical(result: SizeResult, names: list[str]) -> None:
-    """exportdata's engines must write the same bytes for the same request."""
-    runs = [r for r in result.runs if r.contender in names and r.status == "ok"]
-    digests = {r.sha256 for r in runs}
-    if len(digests) > 1:
-        for run in runs:
-            run.status = "wrong-output"
-            run.detail = "exportdata engines differ: " + ", ".join(
-                f"{r.contender}={r.sha256[:12]}" for r in runs
-            )
-
-
-def psql(url: str, query: str) -> str:
-    completed = subprocess.run(
-        ["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", query],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return completed.stdout.strip()
-
-
-def machine_facts(url: str) -> dict:
-    meminfo = Path("/proc/meminfo").read_text()
-    mem_kb = int(re.search(r"MemTotal:\s+(\d+)", meminfo)[1])
-    cpu = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
-    versions = {}
-    for dist in ("django", "psycopg", "django-import-export", "tablib"):
-        try:
-            versions[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            versions[dist] = "not installed"
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
-    ).stdout.strip()
-    return {
-        "nproc": len(os.sched_getaffinity(0)),
-        "cpu": cpu[1].strip() if cpu else platform.processor(),
-        "memory_gib": round(mem_kb / 1024 / 1024, 1),
-        "os": platform.platform(),
-        "python": platform.python_version(),
-        "postgresql": psql(url, "SHOW server_version"),
-        "psql": subprocess.run(["psql", "--version"], capture_output=True, text=True)
-        .stdout.strip()
-        .removeprefix("psql (PostgreSQL) "),
-        "versions": versions,
-        "commit": commit,
-        "core_dirty": bool(
-            subprocess.run(
-                ["git", "status", "--porcelain", "--", "exports", "exportsite"],
-                cwd=REPO,
-                capture_output=True,
-                text=True,
-            ).stdout.strip()
-        ),
-        "rss_method": "GNU time %M" if GNU_TIME else "os.wait4 ru_maxrss",
-    }
-
-
-def shown_command(argv: list[str]) -> str:
-    """The command as run, with any password in the database URL masked."""
-    shown = []
-    for arg in argv:
-        if "://" in arg:
-            parts = urlsplit(arg.split("=", 1)[-1])
-            if parts.password:
-                netloc = f"{parts.username}:***@{parts.hostname}" + (
-                    f":{parts.port}" if parts.port else ""
-                )
-                masked = urlunsplit(parts._replace(netloc=netloc))
-                arg = arg.replace(arg.split("=", 1)[-1], masked)
-        shown.append(shlex.quote(arg))
-    return " ".join(["uv run --group bench python benchmarks/export_bench.py", *shown])
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

@@ -58,16 +58,23 @@ def write(result: dict, *, docs: Path, chart: Path) -> None:
     docs.write_text(replace_block(text, block))
 
 
-def replace_block(text: str, block: str) -> str:
-    """Put ``block`` between the export markers, keeping any notes already there."""
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        old, tail = rest.split(END, 1)
-        notes = _between(old, NOTES_START, NOTES_END)
-        if notes is not None:
-            block = block.replace(DEFAULT_NOTES, notes.strip("\n"), 1)
-        return f"{head}{START}\n{block}{END}{tail}"
-    return f"{text.rstrip()}\n\n{START}\n{block}{END}\n"
+def replace_block(
+    text: str,
+    block: str,
+    *,
+    markers: tuple[str, str] = (START, END),
+    notes: tuple[str, str] = (NOTES_START, NOTES_END),
+) -> str:
+    """Put ``block`` between the markers, keeping any notes already there."""
+    start, end = markers
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        old, tail = rest.split(end, 1)
+        kept = _between(old, *notes)
+        if kept is not None:
+            block = block.replace(DEFAULT_NOTES, kept.strip("\n"), 1)
+        return f"{head}{start}\n{block}{end}{tail}"
+    return f"{text.rstrip()}\n\n{start}\n{block}{end}\n"
 
 
 def _between(text: str, start: str, end: str) -> str | None:
