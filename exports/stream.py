@@ -93,6 +93,10 @@ class Export:
             self.rows += count
             self.bytes_sent += len(chunk)
             yield chunk
+        tail = self.writer.end()
+        if tail:
+            self.bytes_sent += len(tail)
+            yield tail
         self.completed = True
         self.seconds = time.monotonic() - started
         logger.info(

@@ -125,7 +125,7 @@ def test_foreign_key_traversal():
         ({"chunk_size": True}, "The chunk size must be a positive integer, not True."),
         ({"limit": -1}, "The limit must be zero or a positive integer, not -1."),
         ({"limit": 2.5}, "The limit must be zero or a positive integer, not 2.5."),
-        ({"format": "xml"}, 'Unknown format "xml"; choose one of: csv, tsv, jsonl.'),
+        ({"format": "xml"}, 'Unknown format "xml"; choose one of: csv, tsv, jsonl, xlsx.'),
         ({"engine": "turbo"}, 'Unknown engine "turbo"; choose one of: auto, cursor, keyset, copy.'),
         ({"fields": ["nope"]}, 'Unknown field "nope" on shop.Order (in field path "nope").'),
         ({"order_by": ["-nope"]}, 'Unknown field "nope" on shop.Order (in field path "nope").'),

@@ -6,6 +6,7 @@ from ..errors import ExportError
 from .base import Writer
 from .csv import CSVWriter, TSVWriter
 from .jsonl import JSONLinesWriter
+from .xlsx import XLSXWriter
 
 UNKNOWN_FORMAT = 'Unknown format "{name}"; choose one of: {choices}.'
 
@@ -18,7 +19,7 @@ def register(writer: type[Writer]) -> type[Writer]:
     return writer
 
 
-for _writer in (CSVWriter, TSVWriter, JSONLinesWriter):
+for _writer in (CSVWriter, TSVWriter, JSONLinesWriter, XLSXWriter):
     register(_writer)
 
 

@@ -59,3 +59,7 @@ class Writer:
 
     def write_batch(self, rows: Sequence[tuple[Any, ...]]) -> bytes:
         raise NotImplementedError
+
+    def end(self) -> bytes:
+        """Bytes that close the file after the last batch (XLSX: the ZIP's central directory)."""
+        return b""

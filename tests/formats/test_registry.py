@@ -9,14 +9,14 @@ from exports.errors import ExportError
 
 
 def test_names():
-    assert formats.names() == ("csv", "tsv", "jsonl")
+    assert formats.names() == ("csv", "tsv", "jsonl", "xlsx")
 
 
 def test_unknown_format():
     with pytest.raises(ExportError) as excinfo:
-        formats.get_writer_class("xlsx")
+        formats.get_writer_class("xls")
 
-    assert excinfo.value.args == ('Unknown format "xlsx"; choose one of: csv, tsv, jsonl.',)
+    assert excinfo.value.args == ('Unknown format "xls"; choose one of: csv, tsv, jsonl, xlsx.',)
 
 
 @pytest.mark.parametrize(
@@ -29,6 +29,7 @@ def test_unknown_format():
         ("orders.csv.gz", "csv"),
         ("orders.tsv.GZ", "tsv"),
         ("orders.jsonl.gz", "jsonl"),
+        ("orders.xlsx", "xlsx"),
         ("orders.txt", None),
         ("orders.gz", None),
         ("orders", None),

@@ -124,7 +124,7 @@ def test_export_permission_created_for_declared_models_only():
         pytest.param("/exports/auth/user.csv", id="undeclared-model"),
         pytest.param("/exports/shop/nothing.csv", id="unknown-model"),
         pytest.param("/exports/nope/order.csv", id="unknown-app"),
-        pytest.param("/exports/shop/order.xlsx", id="unknown-format"),
+        pytest.param("/exports/shop/order.xls", id="unknown-format"),
         pytest.param("/exports/shop/order.csv.gz", id="compound-suffix"),
         pytest.param("/exports/shop/order", id="no-format"),
         pytest.param("/exports/shop/order.", id="empty-format"),
