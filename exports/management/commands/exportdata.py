@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import io
 import os
 import sys
@@ -10,13 +9,22 @@ import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db import DatabaseError, connections
 
 from exports import conf, formats
 from exports.columns import get_model, parse_field_list
 from exports.engines import ENGINES, copy_unsupported_reason
 from exports.errors import ExportError
 from exports.filters import build_q, split_filter
+from exports.management.options import (
+    add_chunk_size,
+    add_database,
+    add_delimiter,
+    add_label,
+    add_no_progress,
+    non_negative_int,
+    unescape_delimiter,
+)
 from exports.sinks import write_atomic
 from exports.stream import prepare_export
 
@@ -27,34 +35,8 @@ INTERRUPTED_STDOUT = "Export interrupted after {rows} rows."
 BROKEN_PIPE = "Export stopped after {rows} rows: the output was closed (broken pipe)."
 BAD_OUTPUT_DIR = 'Cannot write "{path}": the directory "{directory}" does not exist.'
 OUTPUT_IS_DIR = 'Cannot write "{path}": it is a directory; give a file name.'
-NOT_WHOLE = '"{text}" is not a whole number.'
-NOT_POSITIVE = "{value} is not a positive number."
-NEGATIVE = "{value} is negative."
 # -v 2: why engine auto did not choose copy (the reason names the column that forced it).
 AUTO_NOT_COPY = "Engine auto chose {engine}, not copy: {reason}"
-
-
-# argparse reports an ArgumentTypeError as a usage error naming the option (exit status 2 on
-# the command line, CommandError under call_command); a CommandError raised here would escape
-# parse_args() as a traceback.
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(NOT_WHOLE.format(text=text)) from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(NOT_POSITIVE.format(value=value))
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(NOT_WHOLE.format(text=text)) from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(NEGATIVE.format(value=value))
-    return value
 
 
 class Command(BaseCommand):
@@ -64,7 +46,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("label", help="The model, as app_label.ModelName (e.g. shop.Order).")
+        add_label(parser)
         parser.add_argument(
             "-o",
             "--output",
@@ -96,29 +78,17 @@ class Command(BaseCommand):
             "the primary key is added as a tie-breaker. Default: the primary key.",
         )
         parser.add_argument("--limit", type=non_negative_int, help="Export at most N rows.")
-        parser.add_argument(
-            "--chunk-size",
-            type=positive_int,
-            help=f"Rows per database round trip and per write (default: "
-            f"settings.EXPORTS['CHUNK_SIZE'], {conf.DEFAULTS['CHUNK_SIZE']}).",
-        )
+        add_chunk_size(parser, what="Rows per database round trip and per write")
         parser.add_argument(
             "--engine",
             choices=ENGINES,
             help="How rows leave the database (default: settings.EXPORTS['ENGINE'], auto).",
         )
-        parser.add_argument(
-            "--database",
-            default=DEFAULT_DB_ALIAS,
-            choices=tuple(connections),
-            help="The database alias to read from (default: %(default)s).",
-        )
+        add_database(parser, verb="read from")
         parser.add_argument(
             "--no-header", action="store_true", help="Do not write the header line."
         )
-        parser.add_argument(
-            "--delimiter", help="Field delimiter for csv/tsv (one character; default , or tab)."
-        )
+        add_delimiter(parser)
         parser.add_argument(
             "--bom", action="store_true", help="Start with a UTF-8 byte order mark (for Excel)."
         )
@@ -127,7 +97,7 @@ class Command(BaseCommand):
             action="store_true",
             help="Prefix ' to text cells starting with = + - @ tab or CR (for spreadsheets).",
         )
-        parser.add_argument("--no-progress", action="store_true", help="Never show a progress bar.")
+        add_no_progress(parser)
 
     def handle(
         self,
@@ -159,7 +129,7 @@ class Command(BaseCommand):
                 engine=engine,
                 chunk_size=chunk_size,
                 header=not no_header,
-                delimiter=_unescape(delimiter),
+                delimiter=unescape_delimiter(delimiter),
                 bom=bom,
                 escape_formulas=escape_formulas,
                 limit=limit,
@@ -251,10 +221,3 @@ class Command(BaseCommand):
         )
         stream = self.stderr if to_stdout else self.stdout
         stream.write(line)
-
-
-def _unescape(delimiter: str | None) -> str | None:
-    """Let ``--delimiter '\\t'`` mean a tab, as people type it in a shell."""
-    if delimiter in ("\\t", "tab", "TAB"):
-        return "\t"
-    return delimiter

@@ -7,15 +7,22 @@ import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DEFAULT_DB_ALIAS, connections
 
-from exports import conf, formats
+from exports import formats
 from exports.columns import get_model
 from exports.errors import ExportError
 from exports.imports import ImportFileError, ImportResult, import_file
 from exports.imports.pipeline import FORMATS, ON_ERROR
 from exports.imports.plan import MODES
-from exports.management.commands.exportdata import _unescape, positive_int
+from exports.management.options import (
+    add_chunk_size,
+    add_database,
+    add_delimiter,
+    add_label,
+    add_no_progress,
+    positive_int,
+    unescape_delimiter,
+)
 
 BAD_MAP = 'Bad --map "{text}": write COLUMN=FIELD, for example "E-mail=email".'
 STDIN_RESUME = "--resume needs a file path: a stream read from stdin cannot be checked or resumed."
@@ -58,7 +65,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("label", help="The model, as app_label.ModelName (e.g. shop.Order).")
+        add_label(parser)
         parser.add_argument(
             "path", help="The file to import (.csv, .tsv, .jsonl, optionally .gz), or - for stdin."
         )
@@ -86,12 +93,7 @@ class Command(BaseCommand):
             help="Read the file's COLUMN into FIELD (a field path such as customer__email); "
             "COLUMN= ignores the column. Repeatable.",
         )
-        parser.add_argument(
-            "--chunk-size",
-            type=positive_int,
-            help=f"Rows per batch and transaction (default: settings.EXPORTS['CHUNK_SIZE'], "
-            f"{conf.DEFAULTS['CHUNK_SIZE']}).",
-        )
+        add_chunk_size(parser, what="Rows per batch and transaction")
         parser.add_argument(
             "--on-error",
             choices=ON_ERROR,
@@ -119,21 +121,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--encoding", default="utf-8", help="The file's encoding (default: utf-8)."
         )
-        parser.add_argument(
-            "--delimiter", help="Field delimiter for csv/tsv (one character; default , or tab)."
-        )
+        add_delimiter(parser)
         parser.add_argument(
             "--null",
             help="The text that means NULL, e.g. NA (R, pandas) or \\N (MySQL, COPY). "
             "Default: an empty unquoted field, as exportdata writes.",
         )
-        parser.add_argument(
-            "--database",
-            default=DEFAULT_DB_ALIAS,
-            choices=tuple(connections),
-            help="The database alias to write to (default: %(default)s).",
-        )
-        parser.add_argument("--no-progress", action="store_true", help="Never show a progress bar.")
+        add_database(parser, verb="write to")
+        add_no_progress(parser)
 
     def handle(
         self,
@@ -179,7 +174,7 @@ class Command(BaseCommand):
                 dry_run=dry_run,
                 resume=resume,
                 encoding=encoding,
-                delimiter=_unescape(delimiter),
+                delimiter=unescape_delimiter(delimiter),
                 null=null,
                 using=database,
                 on_progress=bar.progress if bar else None,
