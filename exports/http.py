@@ -22,16 +22,15 @@ import contextlib
 import datetime as dt
 import logging
 import time
-import unicodedata
 from collections.abc import Iterator, Sequence
 from typing import Any
-from urllib.parse import quote
 
 from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIRequest
 from django.db import DatabaseError, connections, router
 from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 
 from .models import ExportLog
@@ -46,19 +45,15 @@ STALL_HANDLING_WAIT = 30
 
 
 def attachment_header(filename: str) -> str:
-    """``Content-Disposition: attachment`` for ``filename`` (RFC 6266).
+    """``Content-Disposition: attachment`` for ``filename``, written by Django's
+    :func:`~django.utils.http.content_disposition_header` (a non-ASCII name as ``filename*``,
+    RFC 8187).
 
-    Control characters, quotes, backslashes and path separators are dropped, so nothing from a
-    model name or a parameter can end the header or smuggle another one. A non-ASCII name is
-    sent as ``filename*`` (RFC 8187) after an ASCII ``filename`` for old clients.
+    Control characters, quotes, backslashes, semicolons and path separators are dropped first,
+    and leading dots, so that a name made from a model's verbose name is a plain file name.
     """
     cleaned = "".join(c for c in filename if c.isprintable() and c not in '"\\/;').strip()
-    cleaned = cleaned.lstrip(".") or FALLBACK_NAME
-    if cleaned.isascii():
-        return f'attachment; filename="{cleaned}"'
-    ascii_name = unicodedata.normalize("NFKD", cleaned).encode("ascii", "ignore").decode()
-    ascii_name = ascii_name.strip().lstrip(".") or FALLBACK_NAME
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(cleaned, safe='')}"
+    return content_disposition_header(True, cleaned.lstrip(".") or FALLBACK_NAME)
 
 
 def export_filename(export: Export) -> str:

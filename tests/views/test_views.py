@@ -380,8 +380,7 @@ def test_non_ascii_filename(client, exporter, orders, monkeypatch, streamed):
     login(client, exporter)
     response = client.get(URL, {"fields": "id", "id": "1"})
     assert response["Content-Disposition"] == (
-        'attachment; filename="bestellungen-fur-kunden-20240501-123045.csv"; '
-        "filename*=UTF-8''bestellungen-f%C3%BCr-kunden-20240501-123045.csv"
+        "attachment; filename*=utf-8''bestellungen-f%C3%BCr-kunden-20240501-123045.csv"
     )
     streamed(response)
 
@@ -466,3 +465,20 @@ def test_database_error_mid_stream_aborts(client, exporter, orders, failing_data
         "Export of shop.Order for exporter aborted after 1 rows (5 bytes): "
         "terminating connection due to administrator command"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "header"),
+    [
+        ("orders.csv", 'attachment; filename="orders.csv"'),
+        ("../etc/passwd", 'attachment; filename="etcpasswd"'),
+        ('a"b\\\r\nSet-Cookie: x;y.csv', 'attachment; filename="abSet-Cookie: xy.csv"'),
+        ("...", 'attachment; filename="export"'),
+        ("naïve.csv", "attachment; filename*=utf-8''na%C3%AFve.csv"),
+    ],
+    ids=["plain", "path", "header-injection", "dots", "non-ascii"],
+)
+def test_attachment_header_is_a_plain_file_name(name, header):
+    from exports.http import attachment_header
+
+    assert attachment_header(name) == header
