@@ -6,6 +6,7 @@ from ..errors import ExportError
 from .base import Writer
 from .csv import CSVWriter, TSVWriter
 from .jsonl import JSONLinesWriter
+from .reading import Reader, get_reader, reader_for_path, reader_names, register_reader
 from .xlsx import XLSXWriter
 
 UNKNOWN_FORMAT = 'Unknown format "{name}"; choose one of: {choices}.'
@@ -45,4 +46,15 @@ def format_for_path(path: str) -> str | None:
     return None
 
 
-__all__ = ["Writer", "get_writer_class", "format_for_path", "names", "register"]
+__all__ = [
+    "Reader",
+    "Writer",
+    "format_for_path",
+    "get_reader",
+    "get_writer_class",
+    "names",
+    "reader_for_path",
+    "reader_names",
+    "register",
+    "register_reader",
+]

@@ -33,10 +33,9 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from .. import conf, registry
 from ..downloads import NotDeclared, declared
-from ..formats import format_for_path
+from ..formats import reader_for_path, reader_names
 from . import ImportFileError, import_file
 from .permissions import allowed_modes
-from .pipeline import FORMATS
 from .rejects import iter_for_people
 from .sources import text_encoding
 from .uploads import (
@@ -71,7 +70,7 @@ STOPPED_AT_MAX_ERRORS = (
 class UploadForm(forms.Form):
     file = forms.FileField(help_text="CSV, TSV or JSON Lines (optionally .gz).")
     format = forms.ChoiceField(
-        choices=[("", "From the file name")] + [(f, f) for f in FORMATS], required=False
+        choices=[("", "From the file name")] + [(f, f) for f in reader_names()], required=False
     )
     mode = forms.ChoiceField(choices=())
     encoding = forms.CharField(initial="utf-8", max_length=40)
@@ -304,7 +303,7 @@ class ImportUpload:
             model=self.entry.label,
             name=os.path.basename(upload.name),
             size=upload.size,
-            format=data["format"] or format_for_path(upload.name) or "csv",
+            format=data["format"] or reader_for_path(upload.name) or "csv",
             encoding=data["encoding"],
             delimiter=data["delimiter"] or None,
             mode=data["mode"],

@@ -23,6 +23,7 @@ from django.core.exceptions import ValidationError
 from django.db import connections, models
 from django.db.backends.base.operations import BaseDatabaseOperations
 
+from ..formats.reading import Record
 from ..kinds import (
     KIND_NAMES,
     KINDS,
@@ -36,7 +37,6 @@ from ..kinds import (
 from .errors import (
     FIELD_COUNT,
     FIELD_TOO_LONG,
-    JSON_KEYS,
     NOT_A_CHOICE,
     NOT_BLANK,
     NOT_NULL,
@@ -50,7 +50,6 @@ from .errors import (
     RowError,
 )
 from .plan import Plan
-from .readers import Record
 
 UTC = dt.UTC
 # The same integer ranges on every backend (SQLite's own are wider): see the module docstring.
@@ -498,18 +497,22 @@ def json_converter(field: models.Field, *, vendor: str) -> Converter:
 
 
 class Binder:
-    """Turns records into lists of typed values (one per plan target), or row errors."""
+    """Turns records into lists of typed values (one per plan target), or row errors.
+
+    ``values`` is the reader's (:attr:`exports.formats.reading.Reader.values`): ``"text"``
+    values are parsed from their canonical text forms, ``"json"`` values are checked as the
+    JSON types they already are.
+    """
 
     def __init__(
-        self, plan: Plan, *, jsonl: bool, max_field: int, using: str, json_text: bool = False
+        self, plan: Plan, *, values: str, max_field: int, using: str, json_text: bool = False
     ) -> None:
         vendor = connections[using].vendor
         self.plan = plan
-        self.jsonl = jsonl
         self.max_field = max_field
         self.names = [t.name for t in plan.targets]
         self.indexes = [t.index for t in plan.targets]
-        if jsonl:
+        if values == "json":
             self.converters = [json_converter(t.value_field, vendor=vendor) for t in plan.targets]
         else:
             self.converters = [
@@ -517,21 +520,12 @@ class Binder:
                 for t in plan.targets
             ]
         self.columns = list(zip(self.indexes, self.names, self.converters, strict=True))
-        # Every column of the file, in order (a JSON Lines record is put in header order).
+        # Every column of the file, in order.
         self.in_order = self.indexes == list(range(plan.width))
-        self.header_keys = None
-
-    def set_header_keys(self, keys: list[str]) -> None:
-        self.header_keys = keys
-        self._key_set = set(keys)
 
     def bind(self, record: Record) -> tuple[list[Any] | None, list[RowError]]:
         values = record.values
-        if self.jsonl:
-            if values.keys() != self._key_set:
-                return None, [RowError(record.line, "", self._key_problem(values))]
-            values = [values[k] for k in self.header_keys]
-        elif len(values) != self.plan.width:
+        if len(values) != self.plan.width:
             message = FIELD_COUNT.format(expected=self.plan.width, found=len(values))
             return None, [RowError(record.line, "", message)]
         long_row = len(record.raw) > self.max_field
@@ -559,13 +553,3 @@ class Binder:
             except BadValue as exc:
                 errors.append(RowError(record.line, name, str(exc)))
         return (None, errors) if errors else (out, errors)
-
-    def _key_problem(self, values: dict) -> str:
-        extra = [k for k in values if k not in self._key_set]
-        missing = [k for k in self.header_keys if k not in values]
-        parts = []
-        if missing:
-            parts.append("missing " + ", ".join(missing))
-        if extra:
-            parts.append("unexpected " + ", ".join(extra))
-        return JSON_KEYS.format(problems="; ".join(parts))

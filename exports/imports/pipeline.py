@@ -29,20 +29,16 @@ from typing import Any, BinaryIO
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, models, transaction
 
-from .. import conf
+from .. import conf, formats
+from ..formats.reading import Reader, Record
 from . import checkpoint as checkpoints
 from .binder import Binder
 from .carried import CarriedKeys
 from .errors import (
     BAD_CHUNK_SIZE,
-    BAD_DELIMITER,
     BAD_MAX_ERRORS,
     BAD_MODE,
-    BAD_NULL_TOKEN,
     BAD_ON_ERROR,
-    DELIMITER_JSONL,
-    EMPTY_FILE,
-    NULL_JSONL,
     RESUME_NEEDS_PATH,
     RESUME_NEEDS_SKIP,
     TOO_MANY_ROWS,
@@ -59,13 +55,11 @@ from .integrity import (
 )
 from .loaders import Loader
 from .plan import MODES, build_plan
-from .readers import Record, iter_csv_records, iter_jsonl_records
 from .rejects import RejectWriter
 from .sources import fingerprint, iter_text, open_source
 
 logger = logging.getLogger(__name__)
 
-FORMATS = {"csv": ",", "tsv": "\t", "jsonl": None}
 ON_ERROR = ("abort", "skip")
 
 
@@ -155,8 +149,8 @@ def import_file(
     input, ``max_rejects_size`` bytes of reject file. Past one, the import stops (as for an
     undecodable byte) with a message naming the setting.
     """
-    format = format.lower()
-    delimiter = _check_options(
+    limits = Limits.from_settings()
+    reader = _check_options(
         format=format,
         mode=mode,
         on_error=on_error,
@@ -164,9 +158,9 @@ def import_file(
         max_errors=max_errors,
         delimiter=delimiter,
         null=null,
+        max_line=limits.max_line,
     )
     chunk_size = chunk_size or conf.get("CHUNK_SIZE")
-    limits = Limits.from_settings()
     label = model._meta.label
     result = ImportResult(model=label, mode=mode, on_error=on_error, dry_run=dry_run)
     errors_path = os.fspath(errors_path) if errors_path is not None else None
@@ -196,26 +190,20 @@ def import_file(
     with (
         fewer_collections(),
         open_source(
-            source, encoding=encoding, format_name=format, max_decompressed=max_decompressed_size
+            source,
+            encoding=encoding,
+            format_name=reader.name,
+            empty_ok=reader.empty_ok,
+            max_decompressed=max_decompressed_size,
         ) as opened,
     ):
         result.source = opened.name
-        texts = iter_text(opened.iter_bytes(), encoding=encoding)
-        if format == "jsonl":
-            records = iter_jsonl_records(texts, max_line=limits.max_line)
-        else:
-            records = iter_csv_records(
-                texts, delimiter=delimiter, null=null, max_line=limits.max_line
-            )
-        header = next(records, None)
-        if header is None:
-            if format == "jsonl":
-                result.seconds = time.monotonic() - started
-                return result
-            raise ImportFileError(EMPTY_FILE)
-        if header.error:
-            raise ImportFileError(str(RowError(header.line, "", header.error)))
-        names = list(header.values)
+        table = reader.read(iter_text(opened.iter_bytes(), encoding=encoding))
+        if table is None:
+            result.seconds = time.monotonic() - started
+            return result
+        names = table.columns
+        records = table.records
         plan = build_plan(
             model,
             names,
@@ -226,17 +214,14 @@ def import_file(
             max_columns=limits.max_columns,
         )
         result.columns = [t.name for t in plan.targets]
-        loader = Loader(plan, using=using, json_text=format != "jsonl")
+        loader = Loader(plan, using=using, json_text=reader.values == "text")
         binder = Binder(
             plan,
-            jsonl=format == "jsonl",
+            values=reader.values,
             max_field=limits.max_field,
             using=using,
             json_text=loader.json_text,
         )
-        if format == "jsonl":
-            binder.set_header_keys(names)
-            records = _chain_first(header, records)
         if max_rows is not None:
             records = _at_most(records, max_rows)
         rejects = RejectWriter(
@@ -322,11 +307,12 @@ def _check_options(
     max_errors: int | None,
     delimiter: str | None,
     null: str | None,
-) -> str | None:
-    if format not in FORMATS:
-        from ..formats import UNKNOWN_FORMAT
-
-        raise ImportFileError(UNKNOWN_FORMAT.format(name=format, choices=", ".join(FORMATS)))
+    max_line: int,
+) -> Reader:
+    format = format.lower()
+    if format not in formats.reader_names():
+        choices = ", ".join(formats.reader_names())
+        raise ImportFileError(formats.UNKNOWN_FORMAT.format(name=format, choices=choices))
     if mode not in MODES:
         raise ImportFileError(BAD_MODE.format(mode=mode))
     if on_error not in ON_ERROR:
@@ -339,23 +325,7 @@ def _check_options(
         isinstance(max_errors, bool) or not isinstance(max_errors, int) or max_errors < 1
     ):
         raise ImportFileError(BAD_MAX_ERRORS.format(value=max_errors))
-    if format == "jsonl":
-        if delimiter is not None:
-            raise ImportFileError(DELIMITER_JSONL)
-        if null is not None:
-            raise ImportFileError(NULL_JSONL)
-        return None
-    delimiter = FORMATS[format] if delimiter is None else delimiter
-    if len(delimiter) != 1 or delimiter in '"\r\n':
-        raise ImportFileError(BAD_DELIMITER.format(delimiter=delimiter))
-    if null is not None and (delimiter in null or any(c in null for c in '"\r\n')):
-        raise ImportFileError(BAD_NULL_TOKEN)
-    return delimiter
-
-
-def _chain_first(first: Record, rest: Iterator[Record]) -> Iterator[Record]:
-    yield first
-    yield from rest
+    return formats.get_reader(format)(delimiter=delimiter, null=null, max_line=max_line)
 
 
 def _at_most(records: Iterator[Record], limit: int) -> Iterator[Record]:

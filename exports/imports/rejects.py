@@ -17,10 +17,15 @@ from typing import TextIO
 from ..formats.csv import _quoter
 from ..textforms import neutralise_formula
 from .errors import REJECTS_TOO_LARGE, ImportFileError, RowError
-from .readers import preview
 
 HEADER = ("line", "column", "message", "row")
 DOWNLOAD_CHUNK = 64 * 1024
+RAW_PREVIEW = 1000
+
+
+def preview(raw: str) -> str:
+    """The original text of a record as the reject file keeps it (long ones are cut)."""
+    return raw if len(raw) <= RAW_PREVIEW else raw[:RAW_PREVIEW] + "…"
 
 
 class RejectWriter:

@@ -143,11 +143,14 @@ def open_source(
     *,
     encoding: str,
     format_name: str,
+    empty_ok: bool = False,
     max_decompressed: int | None = None,
 ) -> Iterator[OpenedSource]:
     """Open ``source`` (a path or a binary file object) and check its first bytes.
 
-    ``max_decompressed`` bounds what a gzip input may expand to (plain input is not counted).
+    ``empty_ok``: an empty file is no error (a format without a header line, whose empty file
+    holds no rows). ``max_decompressed`` bounds what a gzip input may expand to (plain input
+    is not counted).
     """
     encoding = text_encoding(encoding)
     with contextlib.ExitStack() as stack:
@@ -176,7 +179,7 @@ def open_source(
                 head = stream.read(SNIFF_SIZE)
             except (OSError, EOFError, zlib.error) as exc:
                 raise ImportFileError(GZIP_ERROR.format(error=exc)) from None
-        check_head(head, encoding=encoding, format_name=format_name)
+        check_head(head, encoding=encoding, format_name=format_name, empty_ok=empty_ok)
         yield OpenedSource(name=name, size=size, counter=counter, stream=stream, head=head)
 
 
@@ -204,11 +207,12 @@ def _stream_size(stream: BinaryIO) -> int | None:
         return getattr(stream, "size", None)
 
 
-def check_head(head: bytes, *, encoding: str, format_name: str) -> None:
-    """Refuse an empty file, a binary file, or UTF-16/32 read as something else."""
+def check_head(head: bytes, *, encoding: str, format_name: str, empty_ok: bool = False) -> None:
+    """Refuse an empty file (unless ``empty_ok``), a binary file, or UTF-16/32 read as
+    something else."""
     if not head:
-        if format_name == "jsonl":
-            return  # JSON Lines has no header: an empty file holds no rows
+        if empty_ok:
+            return
         raise ImportFileError(EMPTY_FILE)
     is_wide = encoding.startswith(("utf-16", "utf-32"))
     if not is_wide:

@@ -12,7 +12,7 @@ from exports import formats
 from exports.columns import get_model
 from exports.errors import ExportError
 from exports.imports import ImportFileError, ImportResult, import_file
-from exports.imports.pipeline import FORMATS, ON_ERROR
+from exports.imports.pipeline import ON_ERROR
 from exports.imports.plan import MODES
 from exports.management.options import (
     add_chunk_size,
@@ -71,7 +71,7 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--format",
-            choices=tuple(FORMATS),
+            choices=formats.reader_names(),
             help="Input format (default: from the file's suffix, else csv).",
         )
         parser.add_argument(
@@ -163,7 +163,7 @@ class Command(BaseCommand):
             result = import_file(
                 model=model,
                 source=sys.stdin.buffer if from_stdin else path,
-                format=format or (None if from_stdin else formats.format_for_path(path)) or "csv",
+                format=format or (None if from_stdin else formats.reader_for_path(path)) or "csv",
                 mode=mode,
                 key=key.split(",") if key else self._default_key(model, mode),
                 mapping=parse_mapping(map),

@@ -6,14 +6,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exports.imports import ImportFileError
-from exports.imports import errors as E
-from exports.imports.readers import (
+from exports.formats.csv_reader import (
     _QuotedLineSplitter,
     iter_csv_records,
-    iter_jsonl_records,
     parse_quoted_record,
 )
+from exports.formats.jsonl_reader import iter_jsonl_records
+from exports.imports import ImportFileError
+from exports.imports import errors as E
 
 
 def records(text: str, *, size: int | None = None, null=None, delimiter=",", max_line=1000):

@@ -1,6 +1,6 @@
-"""Readers: decoded text in, records (line number, values, original text) out.
+"""The CSV and TSV readers: decoded text in, records (line number, values, original text) out.
 
-The CSV reader is written by hand because Python's :mod:`csv` cannot keep the exporter's
+The reader is written by hand because Python's :mod:`csv` cannot keep the exporter's
 distinction between NULL (an empty, unquoted field) and the empty string (``""``). It accepts
 ``\\n``, ``\\r\\n`` and a lone ``\\r`` as line ends, keeps line breaks inside quoted fields as
 they are, and never holds more than one record (capped by ``max_line``) in memory: a longer
@@ -15,94 +15,63 @@ past a line break, malformed quoting) goes through the quoted-field parser below
 from __future__ import annotations
 
 import csv
-import json
 import re
 from collections.abc import Iterator
-from itertools import repeat
-from typing import Any, NamedTuple
 
-from .errors import (
-    BAD_JSON_LINE,
+from ..imports.errors import (
+    BAD_DELIMITER,
+    BAD_NULL_TOKEN,
     BAD_QUOTING,
-    NOT_AN_OBJECT,
+    EMPTY_FILE,
     ROW_TOO_LONG,
     UNTERMINATED_QUOTE,
     ImportFileError,
+    RowError,
 )
+from .lines import iter_physical_lines
+from .reading import Reader, Record, Table
 
-_LINE_BREAK = re.compile(r"(\r\n|\r|\n)")
 # A quoted field: the closing quote is the first one not doubled (never backtrack into "").
 _QUOTED = re.compile(r'"([^"]*(?:""[^"]*)*)"(?!")')
-RAW_PREVIEW = 1000
 
 
-class Record(NamedTuple):
-    """One record: its first physical line, its values (None if unreadable), its text."""
+class CSVReader(Reader):
+    """Comma-separated values as :class:`~exports.formats.csv.CSVWriter` writes them.
 
-    line: int
-    values: Any
-    raw: str
-    error: str | None = None
-
-
-def iter_physical_lines(texts: Iterator[str], *, max_length: int) -> Iterator[tuple]:
-    """Yield ``(line, terminator, quotes)`` for each physical line.
-
-    ``line`` is None when the line is longer than ``max_length``: it is then not kept, and
-    ``quotes`` says how many ``"`` it held (so a CSV reader can still find the record's end).
-    A ``\\r`` at the end of a chunk is held back in case ``\\n`` starts the next one.
+    ``delimiter`` replaces the format's own; ``null`` is the text that means NULL (by default
+    an empty unquoted field, while ``""`` is the empty string).
     """
-    partial: list[str] = []
-    partial_len = 0
-    partial_quotes = 0
-    overflow = False
-    held_cr = False
-    for text in texts:
-        if held_cr:
-            text = "\r" + text
-        held_cr = text.endswith("\r")
-        if held_cr:
-            text = text[:-1]
-        if "\r" in text:
-            parts = _LINE_BREAK.split(text)
-            lines = parts[0::2]
-            terms: Any = parts[1::2]
-        else:
-            lines = text.split("\n")
-            terms = repeat("\n")
-        last = lines.pop()
-        if lines and (partial or overflow):
-            first = lines[0]
-            if overflow:
-                lines[0] = None
-                partial_quotes += first.count('"')
-            else:
-                lines[0] = "".join(partial) + first
-        for line, term in zip(lines, terms, strict=False):
-            if line is None:
-                yield None, term, partial_quotes
-            elif len(line) > max_length:
-                yield None, term, line.count('"')
-            else:
-                yield line, term, 0
-        if lines:
-            partial, partial_len, partial_quotes, overflow = [], 0, 0, False
-        if last:
-            partial_len += len(last)
-            if overflow:
-                partial_quotes += last.count('"')
-            elif partial_len > max_length:
-                overflow = True
-                partial_quotes = sum(p.count('"') for p in partial) + last.count('"')
-                partial = []
-            else:
-                partial.append(last)
-    if held_cr or partial or overflow:
-        term = "\r" if held_cr else ""
-        if overflow:
-            yield None, term, partial_quotes
-        else:
-            yield "".join(partial), term, 0
+
+    name = "csv"
+    extension = "csv"
+    delimiter = ","
+
+    def __init__(self, *, delimiter: str | None, null: str | None, max_line: int) -> None:
+        super().__init__(delimiter=delimiter, null=null, max_line=max_line)
+        delimiter = self.delimiter if delimiter is None else delimiter
+        if len(delimiter) != 1 or delimiter in '"\r\n':
+            raise ImportFileError(BAD_DELIMITER.format(delimiter=delimiter))
+        if null is not None and (delimiter in null or any(c in null for c in '"\r\n')):
+            raise ImportFileError(BAD_NULL_TOKEN)
+        self.delimiter = delimiter
+        self.null = null
+
+    def read(self, texts: Iterator[str]) -> Table:
+        records = iter_csv_records(
+            texts, delimiter=self.delimiter, null=self.null, max_line=self.max_line
+        )
+        header = next(records, None)
+        if header is None:
+            raise ImportFileError(EMPTY_FILE)
+        if header.error:
+            raise ImportFileError(str(RowError(header.line, "", header.error)))
+        return Table(columns=list(header.values), records=records)
+
+
+class TSVReader(CSVReader):
+    name = "tsv"
+    extension = "tsv"
+    delimiter = "\t"
 
 
 def iter_csv_records(
@@ -273,30 +242,3 @@ def parse_quoted_record(
             if pos == end:
                 return values, -1
         pos += 1
-
-
-def iter_jsonl_records(texts: Iterator[str], *, max_line: int) -> Iterator[Record]:
-    """Yield JSON Lines records; values are dicts (blank lines are skipped)."""
-    loads = json.JSONDecoder().decode
-    line_no = 0
-    for line, _term, _quotes in iter_physical_lines(texts, max_length=max_line):
-        line_no += 1
-        if line is None:
-            yield Record(line_no, None, "", ROW_TOO_LONG.format(limit=max_line))
-            continue
-        if not line.strip():
-            continue
-        try:
-            value = loads(line)
-        except ValueError as exc:
-            yield Record(line_no, None, line, BAD_JSON_LINE.format(error=exc))
-            continue
-        if not isinstance(value, dict):
-            yield Record(line_no, None, line, NOT_AN_OBJECT)
-            continue
-        yield Record(line_no, value, line)
-
-
-def preview(raw: str) -> str:
-    """The original text of a record as the reject file keeps it (long ones are cut)."""
-    return raw if len(raw) <= RAW_PREVIEW else raw[:RAW_PREVIEW] + "…"
