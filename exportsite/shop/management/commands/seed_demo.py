@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from exports.management.commands.exportdata import non_negative_int, positive_int
+from exports.management.options import non_negative_int, positive_int
 from exportsite.shop.seeding import seed
 
 
