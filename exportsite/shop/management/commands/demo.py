@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
 
-from exports.management.commands.exportdata import non_negative_int
+from exports.management.options import non_negative_int
 
 NEXT_STEPS = """
 What just happened
