@@ -13,6 +13,7 @@ import re
 import uuid
 import zipfile
 from decimal import Decimal
+from fractions import Fraction
 
 import openpyxl
 import pytest
@@ -213,6 +214,23 @@ def models_decimal(digits: int, places: int):
     field = models.DecimalField(max_digits=digits, decimal_places=places)
     field.set_attributes_from_name("n")
     return field
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        dt.datetime(2024, 2, 2, 12, 45, 1, 37),
+        dt.datetime(1900, 3, 1, 0, 0, 0, 1),
+        dt.datetime(9999, 12, 31, 23, 59, 59, 999999),
+    ],
+)
+def test_datetime_serial_keeps_microseconds(settings, value):
+    settings.USE_TZ = False
+    serial = float(re.search(r"<v>([^<]+)</v>", sheet_xml(xlsx_bytes(["at"], [(value,)])))[1])
+    micros = (value - dt.datetime(1899, 12, 30)) // dt.timedelta(microseconds=1)
+    error = abs(Fraction(serial) - Fraction(micros, 86_400_000_000)) * 86_400_000_000
+    # A double near 2958466 (9999-12-31) is exact to about 0.5e-9 days: 40 microseconds.
+    assert error <= (1 if value.year < 3000 else 40)
 
 
 def test_aware_datetimes_say_utc_in_the_header(settings):
