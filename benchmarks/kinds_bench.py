@@ -159,14 +159,21 @@ def main(argv: list[str] | None = None) -> int:
     machine["sqlite3"] = subprocess.run(
         ["sqlite3", "--version"], capture_output=True, text=True
     ).stdout.split()[0]
-    results = []
+    result = {
+        "command": shown_command("kinds_bench.py", argv if argv is not None else sys.argv[1:]),
+        "started": started.isoformat(timespec="seconds"),
+        "finished": None,
+        "machine": machine,
+        "repeat": args.repeat,
+        "check_rows": args.check_rows,
+        "tables": [],
+    }
+    args.results.parent.mkdir(parents=True, exist_ok=True)
     try:
         for table in tables:
             prepare_schema(table, ctx)
-            sizes = []
-            for rows in args.sizes:
-                sizes.append(bench_size(table, rows, ctx=ctx, args=args))
-            results.append(
+            sizes = [bench_size(table, rows, ctx=ctx, args=args) for rows in args.sizes]
+            result["tables"].append(
                 {
                     "name": table.name,
                     "title": table.title,
@@ -180,26 +187,21 @@ def main(argv: list[str] | None = None) -> int:
                     "sizes": [asdict(s) for s in sizes],
                 }
             )
+            # Written after each table, so an interrupted run still leaves what it measured
+            # (kinds_report.py renders it).
+            result["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            args.results.write_text(json.dumps(result, indent=2) + "\n")
     finally:
         if not args.keep_outputs:
             shutil.rmtree(work, ignore_errors=True)
-    result = {
-        "command": shown_command("kinds_bench.py", argv if argv is not None else sys.argv[1:]),
-        "started": started.isoformat(timespec="seconds"),
-        "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": machine,
-        "repeat": args.repeat,
-        "check_rows": args.check_rows,
-        "tables": results,
-    }
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(result, indent=2) + "\n")
     log(f"results: {args.results}")
     if not args.no_docs and not args.profile:
         report.write(result, docs=args.docs, chart=args.chart)
         log(f"wrote {args.docs} and {args.chart}")
     print(report.summary(result))
-    bad = [r for t in results for s in t["sizes"] for r in s["runs"] if r["status"] != "ok"]
+    bad = [
+        r for t in result["tables"] for s in t["sizes"] for r in s["runs"] if r["status"] != "ok"
+    ]
     return 1 if bad else 0
 
 

@@ -332,14 +332,38 @@ def profile_summary(raw: str, top: int = 20) -> str:
     return "\n".join([*block("self", own), "", *block("inclusive", total)])
 
 
+def combine(results: list[dict]) -> dict:
+    """One result holding the tables of several invocations (each table from one run)."""
+    if len(results) == 1:
+        return results[0]
+    tables = {t["name"]: t for result in results for t in result["tables"]}
+    commits = dict.fromkeys(r["machine"]["commit"] for r in results)
+    return {
+        **results[-1],
+        "command": "\n".join(dict.fromkeys(r["command"] for r in results)),
+        "started": min(r["started"] for r in results),
+        "finished": max(r["finished"] or r["started"] for r in results),
+        "merged_from": len(results),
+        "machine": {**results[-1]["machine"], "commit": "`, `".join(commits)},
+        "repeat": min(r["repeat"] for r in results),
+        "tables": list(tables.values()),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("results", type=Path, help="A JSON file written by kinds_bench.py.")
+    parser.add_argument(
+        "results",
+        type=Path,
+        nargs="+",
+        help="JSON files written by kinds_bench.py; with several (e.g. one per --tables), "
+        "their tables are shown together, a later file's table replacing an earlier one's.",
+    )
     root = Path(__file__).resolve().parent.parent
     parser.add_argument("--docs", type=Path, default=root / "docs" / "benchmarks.md")
     parser.add_argument("--chart", type=Path, default=root / "docs" / "benchmarks-kinds.png")
     args = parser.parse_args()
-    result = json.loads(args.results.read_text())
+    result = combine([json.loads(path.read_text()) for path in args.results])
     write(result, docs=args.docs, chart=args.chart)
     print(summary(result))
 
