@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.exceptions import PermissionDenied
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.template.defaultfilters import filesizeformat
@@ -39,12 +40,13 @@ from .permissions import allowed_modes
 from .rejects import iter_for_people
 from .sources import text_encoding
 from .uploads import (
-    DiskUploadHandler,
     LimitedUploadHandler,
     Staged,
     StagingError,
     load_staged,
     remove_stale,
+    stage,
+    unstage,
 )
 
 if TYPE_CHECKING:
@@ -252,14 +254,16 @@ class ImportUpload:
 
     Per request, never on the (shared) ModelAdmin. The CSRF check runs after the body is read
     (it reads ``request.POST`` anyway), so that an upload over the limit is a 413 wherever the
-    token sits in the form; every directory the upload made is removed unless the answer is a
-    validation page that can be confirmed.
+    token sits in the form. The file parts go to Django's temporary files (removed with the
+    request); the accepted one is moved to a staging directory, which is removed again unless
+    the answer is a validation page that can be confirmed.
     """
 
     def __init__(self, model_admin: ImportAdminMixin, request: HttpRequest) -> None:
         self.admin = model_admin
         self.request = request
-        self.kept: str | None = None
+        self.staged: str | None = None
+        self.kept = False
 
     def respond(self) -> HttpResponse:
         request = self.request
@@ -272,12 +276,12 @@ class ImportUpload:
             return self.admin._staging_unsafe(request, exc, self.entry)
         # Upload handlers must be in place before anything reads the body.
         self.limiter = LimitedUploadHandler(request, conf.get("IMPORT_MAX_UPLOAD_SIZE"))
-        self.disk = DiskUploadHandler(request)
-        request.upload_handlers = [self.limiter, self.disk]
+        request.upload_handlers = [self.limiter, TemporaryFileUploadHandler(request)]
         try:
             return self._post()
         finally:
-            self.disk.discard(keep=self.kept)
+            if self.staged and not self.kept:
+                unstage(self.staged)
 
     def _post(self) -> HttpResponse:
         request = self.request
@@ -297,8 +301,9 @@ class ImportUpload:
             return self._form(form)
         upload = form.cleaned_data["file"]
         data = form.cleaned_data
+        self.staged = stage(upload)
         staged = Staged(
-            token=upload.token,
+            token=self.staged,
             user_id=request.user.pk,
             model=self.entry.label,
             name=os.path.basename(upload.name),
@@ -338,7 +343,7 @@ class ImportUpload:
             if result.rejected >= max_errors:
                 result.stopped = STOPPED_AT_MAX_ERRORS.format(limit=max_errors)
         else:
-            self.kept = staged.token
+            self.kept = True
             context["confirm_url"] = self.admin.import_url("confirm", staged.token)
             if result.errors_path:
                 context["rejects_url"] = self.admin.import_url("rejects", staged.token)

@@ -2,11 +2,12 @@
 
 An upload never sits in memory: :class:`LimitedUploadHandler` counts bytes as they arrive and
 stops the request past ``IMPORT_MAX_UPLOAD_SIZE`` (the view answers 413; a request that
-declares a larger ``Content-Length`` is refused before its body is read), and
-:class:`DiskUploadHandler` writes each chunk straight to ``<staging>/<token>/upload``. The
+declares a larger ``Content-Length`` is refused before its body is read), and Django's
+``TemporaryFileUploadHandler`` writes each chunk to a temporary file, which Django removes when
+the request ends. A valid upload is moved to ``<staging>/<token>/upload`` (:func:`stage`); the
 token (random, checked against the user and model) ties the validation page, the reject file
-and the confirmation to that file. Every directory the handler made for a request that did not
-end in a validation page with a Confirm button is removed before the response goes out.
+and the confirmation to that file. A staged directory whose check did not end in a validation
+page with a Confirm button is removed before the response goes out.
 
 The staging directory (``IMPORT_STAGING_DIR``, by default ``exports-imports-<uid>`` in the
 system's temporary directory) is made private (0700) and refused when it is a symlink or owned
@@ -26,7 +27,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from django.core.files.uploadedfile import UploadedFile
+from django.core.files.move import file_move_safe
+from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import QueryDict
 from django.utils.datastructures import MultiValueDict
@@ -111,54 +113,26 @@ class LimitedUploadHandler(FileUploadHandler):
         return None
 
 
-class StagedFile(UploadedFile):
-    def __init__(self, path: Path, name: str, size: int) -> None:
-        super().__init__(file=None, name=name, size=size)
-        self.path = path
+def stage(upload: TemporaryUploadedFile) -> str:
+    """Move an upload's temporary file into a new private staging directory; its token.
 
-
-class DiskUploadHandler(FileUploadHandler):
-    """Write each uploaded file's chunks to a fresh staging directory as they arrive.
-
-    Every directory made is remembered: :meth:`discard` removes all of them but the one kept.
+    The file was written by Django's ``TemporaryFileUploadHandler`` (``FILE_UPLOAD_TEMP_DIR``,
+    mode 0600, removed when the request ends unless moved here).
     """
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    directory = staging_dir(token)
+    directory.mkdir(mode=0o700)
+    try:
+        file_move_safe(upload.temporary_file_path(), str(directory / "upload"))
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    return token
 
-    def __init__(self, request=None) -> None:
-        super().__init__(request)
-        self.directories: list[Path] = []
 
-    def new_file(self, *args, **kwargs) -> None:
-        super().new_file(*args, **kwargs)
-        self.token = secrets.token_urlsafe(TOKEN_BYTES)
-        self.directory = staging_dir(self.token)
-        self.directory.mkdir(mode=0o700)
-        self.directories.append(self.directory)
-        self.path = self.directory / "upload"
-        # Named "file" so Django's parser closes it if the upload is stopped.
-        self.file = open(self.path, "wb")  # noqa: SIM115  (closed in file_complete)
-
-    def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
-        self.file.write(raw_data)
-        return None
-
-    def file_complete(self, file_size: int) -> StagedFile:
-        self.file.close()
-        staged = StagedFile(self.path, self.file_name, file_size)
-        staged.token = self.token
-        return staged
-
-    def upload_interrupted(self) -> None:
-        if hasattr(self, "file"):
-            self.file.close()
-            shutil.rmtree(self.directory, ignore_errors=True)
-
-    def discard(self, *, keep: str | None = None) -> None:
-        """Close the open file and remove every directory made, except ``keep``'s."""
-        if hasattr(self, "file"):
-            self.file.close()
-        for directory in self.directories:
-            if directory.name != keep:
-                shutil.rmtree(directory, ignore_errors=True)
+def unstage(token: str) -> None:
+    """Remove a staged upload's directory (the file, its metadata and rejects)."""
+    shutil.rmtree(staging_dir(token), ignore_errors=True)
 
 
 @dataclass(frozen=True)
@@ -191,7 +165,7 @@ class Staged:
         (self.directory / "meta.json").write_text(json.dumps(asdict(self)))
 
     def discard(self) -> None:
-        shutil.rmtree(self.directory, ignore_errors=True)
+        unstage(self.token)
 
 
 def remove_stale(max_age: float = STALE_AFTER) -> None:

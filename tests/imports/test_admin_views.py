@@ -147,3 +147,23 @@ def test_the_admins_order_export_imports_through_the_admin_without_undeclared_lo
     done = admin_client.post(response.context["confirm_url"])
     assert done.context["result"].created == 3
     assert snapshot(Order) == before
+
+
+def test_uploads_go_through_djangos_temporary_files_and_leave_none(
+    admin_client, settings, tmp_path
+):
+    temporary, staging = tmp_path / "uploads", tmp_path / "staging"
+    temporary.mkdir()
+    settings.FILE_UPLOAD_TEMP_DIR = str(temporary)
+    settings.EXPORTS = {"IMPORT_STAGING_DIR": str(staging), "IMPORT_MAX_UPLOAD_SIZE": 1000}
+    data = (DATA / "customers.csv").read_bytes()
+    response = upload(admin_client, "customers.csv", data)
+    assert response.context["result"].created == 2
+    (token,) = [p.name for p in staging.iterdir()]
+    staged = staging / token / "upload"
+    assert staged.read_bytes() == data
+    assert oct(staged.stat().st_mode & 0o777) == oct(0o600)
+    assert list(temporary.iterdir()) == []  # moved, not copied
+    assert upload(admin_client, "big.csv", b"x" * 5000).status_code == 413
+    assert list(temporary.iterdir()) == []
+    assert [p.name for p in staging.iterdir()] == [token]
