@@ -33,6 +33,21 @@ class Checkpoint:
     version: int = VERSION
 
 
+@dataclass(frozen=True)
+class CheckpointFile:
+    """Where a skip-mode import saves its checkpoints, for which input, and the one it
+    resumes from (None for a fresh start)."""
+
+    path: str
+    size: int
+    sha256: str
+    resumed: Checkpoint | None = None
+
+    @property
+    def records_done(self) -> int:
+        return self.resumed.records if self.resumed is not None else 0
+
+
 def checkpoint_path(errors_path: str) -> str:
     return errors_path + ".checkpoint"
 

@@ -24,19 +24,18 @@ import contextlib
 import json
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from functools import cached_property
 from typing import Any
 
 from django.db import DatabaseError, connections, models, transaction
 from django.db.models import signals
 from django.db.models.base import ModelState
-from django.db.models.expressions import BaseExpression
 from django.utils import timezone
 
-from .binder import keeps_json_text
+from .converters import keeps_json_text
 from .errors import DATABASE_REJECTED, RowError
 from .integrity import NATIVE_TYPES, Row
 from .plan import Plan, is_auto
+from .strategy import WriteMethod, WriteStrategy, update_fields
 
 # Values psycopg's COPY writes correctly as they are (after the binder's checks).
 _COPY_AS_IS = NATIVE_TYPES | {
@@ -51,9 +50,12 @@ _COPY_AS_IS = NATIVE_TYPES | {
 
 
 class Loader:
-    def __init__(self, plan: Plan, *, using: str, json_text: bool = False) -> None:
+    """Writes batches of rows of ``plan`` as ``strategy`` says (no query until asked)."""
+
+    def __init__(self, plan: Plan, *, using: str, strategy: WriteStrategy) -> None:
         self.plan = plan
         self.using = using
+        self.strategy = strategy
         self.connection = connections[using]
         self.model = plan.model
         self.fields = plan.written_fields()
@@ -69,17 +71,10 @@ class Loader:
             signals.pre_init.has_listeners(self.model)
             or signals.post_init.has_listeners(self.model)
         )
-        key = {f.attname for f in plan.key}
-        pk = self.model._meta.pk.attname
-        self.update_fields = [
-            f.name for f in self.fields if f.attname not in key and f.attname != pk
-        ]
+        self.update_fields = update_fields(plan)
         self._foreign_keys: str | None = None
         self._upsert_table = f"exports_upsert_{uuid.uuid4().hex[:12]}"
         self._immediate = False
-        #: Whether plain JSONFields arrive as their checked text (see Binder): only where
-        #: every write is a COPY, which takes the text as it is.
-        self.json_text = json_text and self.can_stream
 
     # Row values in the order of ``self.fields``.
 
@@ -128,28 +123,27 @@ class Loader:
         return result
 
     def _write(self, rows: list[Row]) -> tuple[int, int]:
-        mode = self.plan.mode
-        if mode == "create":
-            if self.connection.vendor == "postgresql" and self._can_copy():
-                self._copy(rows)
-            else:
-                self.model._base_manager.using(self.using).bulk_create(self.instances(rows))
-            return len(rows), 0
-        if mode == "update":
-            self.model._base_manager.using(self.using).bulk_update(
-                self.instances(rows, with_pk=True), self.update_fields
-            )
+        method = self.strategy.write
+        manager = self.model._base_manager.using(self.using)
+        if method is WriteMethod.COPY:
+            self._copy(rows)
+        elif method is WriteMethod.BULK_CREATE:
+            manager.bulk_create(self.instances(rows))
+        elif method is WriteMethod.BULK_UPDATE:
+            manager.bulk_update(self.instances(rows, with_pk=True), self.update_fields)
             return 0, len(rows)
-        updated = sum(1 for r in rows if r.pk is not None)
-        if self.connection.vendor == "postgresql" and self._can_copy() and self.update_fields:
+        elif method is WriteMethod.COPY_UPSERT:
             self._copy_upsert(rows)
         else:
-            self.model._base_manager.using(self.using).bulk_create(
+            manager.bulk_create(
                 self.instances(rows),
                 update_conflicts=True,
                 unique_fields=[f.name for f in self.plan.key],
                 update_fields=self.update_fields or None,
             )
+        if self.plan.mode == "create":
+            return len(rows), 0
+        updated = sum(1 for r in rows if r.pk is not None)
         return len(rows) - updated, updated
 
     def _copy_upsert(self, rows: list[Row]) -> None:
@@ -227,38 +221,6 @@ class Loader:
                 " AND m.top > COALESCE(pg_sequence_last_value(s.name::regclass), 0)",
                 [quote(table), column],
             )
-
-    def _can_copy(self) -> bool:
-        return not any(isinstance(f.get_default(), BaseExpression) for f in self.defaults)
-
-    @cached_property
-    def can_stream(self) -> bool:
-        """Whether :meth:`stream` can write this plan (create mode, PostgreSQL, COPY).
-
-        Only when the table itself enforces every check :meth:`stream` leaves to it: a
-        unique constraint or index for each unique set in the file, a foreign-key constraint
-        for each foreign key (``db_constraint=False``, an unmanaged table, a migration not
-        applied: then the rows are checked here first, as on SQLite).
-        """
-        return (
-            self.plan.mode == "create"
-            and self.connection.vendor == "postgresql"
-            and self._can_copy()
-            and not any(t.lookup is not None for t in self.plan.targets)
-            and self._table_enforces_keys()
-        )
-
-    def _table_enforces_keys(self) -> bool:
-        with self.connection.cursor() as cursor:
-            constraints = self.connection.introspection.get_constraints(
-                cursor, self.model._meta.db_table
-            ).values()
-        unique = [set(c["columns"]) for c in constraints if c["unique"]]
-        foreign = {tuple(c["columns"]) for c in constraints if c["foreign_key"]}
-        for fields, _positions, _column in self.plan.file_unique_sets:
-            if {f.column for f in fields} not in unique:
-                return False
-        return all((t.field.column,) in foreign for t in self.plan.targets if t.field.is_relation)
 
     def stream(self, rows: Iterable[Row]) -> int:
         """COPY ``rows`` as they come, leaving the unique and foreign-key checks to PostgreSQL.
@@ -367,7 +329,7 @@ class Loader:
                     return lambda v: target.get_db_prep_save(v, self.connection)
             return None
         if internal == "JSONField":
-            if from_file and self.json_text and keeps_json_text(field):
+            if from_file and self.strategy.json_text and keeps_json_text(field):
                 return None  # the binder kept the file's text
             encoder = getattr(field, "encoder", None)
             return lambda v: json.dumps(v, cls=encoder)

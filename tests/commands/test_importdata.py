@@ -305,3 +305,27 @@ def test_a_lookup_column_is_accepted_from_operators(tmp_path):
     )
     run("shop.Order", path, "--errors", tmp_path / "r.csv")
     assert Order.objects.get().customer == customer
+
+
+def test_the_command_collects_cycles_less_often_while_it_imports(tmp_path, monkeypatch):
+    import gc
+
+    from exports.imports import import_file
+    from exports.imports.collector import GC_THRESHOLD
+
+    seen = []
+
+    def spy(**kwargs):
+        seen.append(gc.get_threshold()[0])
+        return import_file(**kwargs)
+
+    monkeypatch.setattr(cmd, "import_file", spy)
+    saved = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        run("shop.Customer", DATA / "customers.csv", "--errors", tmp_path / "r.csv")
+        assert Customer.objects.count() == 2
+        assert seen == [GC_THRESHOLD]
+        assert gc.get_threshold() == (700, 10, 10)
+    finally:
+        gc.set_threshold(*saved)

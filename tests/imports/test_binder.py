@@ -9,7 +9,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from exports.imports import errors as E
-from exports.imports.binder import BadValue, _reject_constant, _text_converter, text_converter
+from exports.imports.converters import _reject_constant, _text_converter, text_converter
+from exports.imports.rules import BadValue
 from exportsite.shop.models import Order
 
 PLAIN = json.JSONDecoder(parse_constant=_reject_constant).decode

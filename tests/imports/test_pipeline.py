@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from exports.imports import ImportFileError, import_file
 from exports.imports import checkpoint as checkpoints
 from exports.imports import errors as E
-from exports.imports.pipeline import GC_THRESHOLD, fewer_collections
+from exports.imports.collector import GC_THRESHOLD, fewer_collections
 from exportsite.shop.models import Customer, Order
 from tests.factories import CustomerFactory
 
@@ -293,7 +293,16 @@ def test_fewer_gc_passes_while_imports_run_and_restored_after(tmp_path):
         assert gc.get_threshold() == (700, 10, 10)
         path = tmp_path / "c.csv"
         write_customers(path, 3)
-        assert import_file(model=Customer, source=path, errors_path=tmp_path / "r.csv").complete
+        during = []
+        result = import_file(
+            model=Customer,
+            source=path,
+            errors_path=tmp_path / "r.csv",
+            on_progress=lambda _bytes: during.append(gc.get_threshold()),
+        )
+        assert result.complete
+        # import_file itself (the web process's admin imports) leaves the threshold alone.
+        assert during and set(during) == {(700, 10, 10)}
         assert gc.get_threshold() == (700, 10, 10)
     finally:
         gc.set_threshold(*saved)

@@ -12,6 +12,7 @@ from exports import formats
 from exports.columns import get_model
 from exports.errors import ExportError
 from exports.imports import ImportFileError, ImportResult, import_file
+from exports.imports.collector import fewer_collections
 from exports.imports.pipeline import ON_ERROR
 from exports.imports.plan import MODES
 from exports.management.options import (
@@ -130,6 +131,7 @@ class Command(BaseCommand):
         add_database(parser, verb="write to")
         add_no_progress(parser)
 
+    @fewer_collections()  # this process only imports: see exports.imports.collector
     def handle(
         self,
         label: str,
