@@ -7,10 +7,8 @@ backends) and the file is read back with openpyxl.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import io
 import json
-import tracemalloc
 import zipfile
 
 import openpyxl
@@ -23,7 +21,7 @@ from exports.kinds import canonical_json_text
 from exports.stream import prepare_export
 from exportsite.shop.models import Order
 from tests.exporting import ORDER_FIELDS, PYTHON_ENGINES, create_tricky_orders
-from tests.test_memory import large_table  # noqa: F401  (the 200,000-row fixture)
+from tests.test_memory import export_peak, large_table  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -188,23 +186,10 @@ SMALL, LARGE = 20_000, 200_000
 
 
 def xlsx_peak(*, rows: int, engine: str) -> int:
-    export = prepare_export(
-        queryset=Order.objects.filter(pk__lte=rows),
-        fields=["id", "customer__email", "total_cents", "created_at", "note"],
-        format="xlsx",
-        engine=engine,
-        chunk_size=1_000,
+    peak, written_rows = export_peak(
+        rows=rows, engine=engine, chunk_size=1_000, format="xlsx", min_row_bytes=10
     )
-    written = 0
-    gc.collect()
-    tracemalloc.start()
-    try:
-        for chunk in export:
-            written += len(chunk)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert export.rows == rows and written > rows * 10
+    assert written_rows == rows
     return peak
 
 
