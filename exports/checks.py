@@ -65,7 +65,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                 id="exports.E004",
             )
         )
-    for key in ("HTTP_ESCAPE_FORMULAS", "HTTP_BOM"):
+    for key in ("HTTP_ESCAPE_FORMULAS", "HTTP_BOM", "SERVER_TEXT"):
         if not isinstance(user.get(key, DEFAULTS[key]), bool):
             errors.append(
                 Error(f"settings.EXPORTS[{key!r}] must be True or False.", id="exports.E005")

@@ -18,6 +18,9 @@ DEFAULTS: dict[str, Any] = {
     "CHUNK_SIZE": 5000,
     # Engine used when none is asked for: "auto", "cursor", "keyset" or "copy".
     "ENGINE": "auto",
+    # The cursor and keyset engines have the database print each value's canonical text
+    # where its SQL can (exports.formats.cells); False formats every value in Python.
+    "SERVER_TEXT": True,
     # Downloads meant for people (HTTP, admin) neutralise spreadsheet formulas by default.
     "HTTP_ESCAPE_FORMULAS": True,
     # Downloads add a UTF-8 byte order mark (for Excel) unless the request says otherwise.

@@ -36,10 +36,10 @@ from typing import Any
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, models, transaction
 from django.db.models import F, Func, TextField
-from django.db.models.functions import Cast
 
 from .columns import Column
 from .errors import ExportError
+from .expressions import SQLTemplate
 from .formats import Writer
 from .keyset import iter_keyset_batches as iter_keyset_batches  # the stream calls it here
 from .keyset import keyset_keys
@@ -80,21 +80,6 @@ CURSOR_HOLDS_LOCK = (
     "write while a client downloads slowly; downloads use the keyset engine (engine auto or "
     "keyset)."
 )
-
-
-class SQLTemplate(Func):
-    """Wrap one expression in a SQL template that may name it several times as ``{0}``."""
-
-    output_field = TextField()
-
-    def __init__(self, expression: Any, sql_template: str) -> None:
-        super().__init__(expression)
-        self.sql_template = sql_template
-
-    def as_sql(self, compiler, connection, **extra_context):  # noqa: ARG002
-        sql, params = compiler.compile(self.source_expressions[0])
-        times = self.sql_template.count("{0}")
-        return self.sql_template.format(sql), tuple(params) * times
 
 
 def _copy_template(column: Column, escape_formulas: bool) -> str | None:
@@ -207,17 +192,6 @@ def choose_engine(
             NO_LOCK_FREE_ENGINE.format(ordering=shown, vendor=connection.display_name)
         )
     return "cursor"
-
-
-def python_expressions(columns: Sequence[Column], vendor: str) -> list[Any]:
-    """What ``values_list`` selects for the Python engines: JSON as the database's own text."""
-    exprs: list[Any] = []
-    for column in columns:
-        if kind_of(column.field) is Kind.JSON:
-            exprs.append(Cast(F(column.path), TextField()))
-        else:
-            exprs.append(F(column.path))
-    return exprs
 
 
 def iter_cursor_batches(

@@ -33,13 +33,11 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from json.encoder import encode_basestring
 from typing import Any
 
 from django.conf import settings
@@ -47,6 +45,9 @@ from django.db import models
 from django.utils import timezone
 from django.utils.dateparse import parse_duration as django_parse_duration
 from django.utils.duration import duration_iso_string
+
+from . import sqltext as sql
+from .jsontext import canonical_json_text, dump_jsonb  # noqa: F401  (re-exported)
 
 UTC = dt.UTC
 
@@ -153,43 +154,6 @@ def format_boolean(value: bool) -> str:
 
 def format_binary(value: bytes | memoryview) -> str:
     return base64.b64encode(bytes(value)).decode("ascii")
-
-
-def _jsonb_key(item: tuple[str, Any]) -> tuple[int, bytes]:
-    encoded = item[0].encode("utf-8")
-    return (len(encoded), encoded)
-
-
-def dump_jsonb(value: Any) -> str:
-    """Write a decoded JSON value the way PostgreSQL prints ``jsonb``.
-
-    Keys are ordered as jsonb stores them (shorter first, then bytewise), separators are
-    ``", "`` and ``": "``, non-ASCII characters are kept, numbers keep their text when they
-    were parsed as :class:`~decimal.Decimal`.
-    """
-    if isinstance(value, str):
-        return encode_basestring(value)
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, int | float):
-        return json.dumps(value)
-    if isinstance(value, dict):
-        items = sorted(value.items(), key=_jsonb_key)
-        return "{" + ", ".join(f"{encode_basestring(k)}: {dump_jsonb(v)}" for k, v in items) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(dump_jsonb(v) for v in value) + "]"
-    raise TypeError(f"{type(value).__name__} is not JSON")
-
-
-def canonical_json_text(text: str) -> str:
-    """Canonicalise JSON text as stored by a database without ``jsonb`` (SQLite, ...)."""
-    return dump_jsonb(json.loads(text, parse_float=Decimal))
 
 
 # Parsers: canonical text (and the common spellings people type) to a Python value. Filters
@@ -311,103 +275,11 @@ def parse_binary(text: str) -> bytes:
         raise ParseError(NOT_BASE64.format(text=text[:40])) from None
 
 
-# PostgreSQL SQL printing each kind's canonical text.
-
-
-# Floats. float8 text (extra_float_digits > 0) has shortest round-trip digits, as repr does,
-# except that PostgreSQL's Ryu never picks a candidate on the rounding interval's boundary where
-# Python's does: 1e23 prints 9.999999999999999e+22, 8.41e21 8.409999999999999e+21. Python's
-# digits then are shorter, and (no shorter decimal lying inside the interval) are the text's
-# digits less the last one, or that plus one unit: a cheap check on every text of 16 or more
-# digits (bigint and float8 casts; regular expressions and to_char cost seconds per million
-# rows). Only when one round-trips is the value rounded to 15, then 16 digits (each a unique
-# candidate when it round-trips). A power of two, whose interval is asymmetric, prints the same
-# digits in both (checked for every one, either sign). Then repr's notation: fixed
-# point with ".0" for an integral value from 1e-4 up to 1e16 (PostgreSQL switches at 1e15),
-# else d.ddde+XX, and nan/inf/-inf.
-def _pg_float_sql() -> str:
-    value = "_v"
-    text = "_t"
-    mantissa = "_m"
-    exponent = "_e"
-
-    def rounded(digits: int) -> str:
-        return f"ltrim(to_char({value}, '9.{'9' * (digits - 1)}EEEE'))"
-
-    def round_trips(candidate: str) -> str:
-        # Nested CASE, evaluated in order: a candidate beyond the largest double (rounding
-        # 1.7976931348623157e308 up) is no float8 at all.
-        return (
-            f"CASE WHEN abs(({candidate})::numeric) < 1.797693134862316e308"
-            f" THEN ({candidate})::float8 = {value} ELSE false END"
-        )
-
-    def shortest(candidate: str) -> str:
-        return f"regexp_replace({candidate}, '\\.?0+e', 'e')"
-
-    def notation(number: str) -> str:
-        fixed = f"regexp_replace(trim_scale(({number})::numeric)::text, '^(-?[0-9]+)$', '\\1.0')"
-        return (
-            f"CASE WHEN {number} ~ 'e(\\+0[0-9]|\\+1[0-5]|-0[1-4])$' THEN {fixed} ELSE {number} END"
-        )
-
-    # The text less its last digit, and that plus one unit (from its digits as an integer).
-    exponent_or_empty = f"CASE WHEN {exponent} = '' THEN '' ELSE 'e' || {exponent} END"
-    truncated = f"left({mantissa}, -1) || {exponent_or_empty}"
-    places = f"mod(length({mantissa}) - strpos({mantissa}, '.'), length({mantissa}))"
-    power = f"coalesce(nullif({exponent}, '')::int, 0) - {places} + 1"
-    up = (
-        f"(replace({mantissa}, '.', '')::bigint / 10 + sign({value})::int)::text"
-        f" || 'e' || ({power})"
-    )
-    maybe_shorter = (
-        f"CASE WHEN length({mantissa}) < 17 THEN false"
-        f" WHEN abs({value}) >= 1e308 THEN true"
-        f" ELSE ({truncated})::float8 = {value} OR ({up})::float8 = {value} END"
-    )
-    return (
-        f"(SELECT CASE {text} WHEN 'NaN' THEN 'nan' WHEN 'Infinity' THEN 'inf'"
-        f" WHEN '-Infinity' THEN '-inf' ELSE CASE"
-        f" WHEN {maybe_shorter} THEN CASE"
-        f" WHEN {round_trips(rounded(15))} THEN {notation(shortest(rounded(15)))}"
-        f" WHEN {round_trips(rounded(16))} THEN {notation(shortest(rounded(16)))}"
-        f" ELSE {notation(text)} END"
-        f" WHEN {exponent} = '' THEN CASE WHEN strpos({text}, '.') = 0 THEN {text} || '.0'"
-        f" ELSE {text} END"
-        f" WHEN {exponent}::int BETWEEN -4 AND 15 THEN {notation(text)}"
-        f" ELSE {text} END END"
-        # OFFSET 0 keeps each subquery whole, so the text is printed and split once per row.
-        " FROM (SELECT _v, _t, split_part(_t, 'e', 1) AS _m, split_part(_t, 'e', 2) AS _e"
-        " FROM (SELECT _v, _v::text AS _t FROM (SELECT ({0})::float8 AS _v) AS _value OFFSET 0)"
-        " AS _text OFFSET 0) AS _parts)"
-    )
-
-
-_PG_FLOAT = _pg_float_sql()
-# PostgreSQL prints a time's fraction without trailing zeros; isoformat() keeps six digits.
-_PG_TIME = (
-    "CASE WHEN strpos(({0})::text, '.') = 0 THEN ({0})::text ELSE rpad(({0})::text, 15, '0') END"
-)
-# From the interval's exact microseconds (numeric: timedelta's range exceeds bigint's).
-_PG_DURATION = (
-    "(SELECT CASE WHEN n < 0 THEN '-' ELSE '' END || 'P' || div(a, 86400000000)::text || 'DT'"
-    " || lpad(mod(div(a, 3600000000), 24)::text, 2, '0') || 'H'"
-    " || lpad(mod(div(a, 60000000), 60)::text, 2, '0') || 'M'"
-    " || lpad(mod(div(a, 1000000), 60)::text, 2, '0')"
-    " || CASE WHEN mod(a, 1000000) = 0 THEN ''"
-    " ELSE '.' || lpad(mod(a, 1000000)::text, 6, '0') END || 'S'"
-    " FROM (SELECT n, abs(n) AS a FROM"
-    " (SELECT trunc(extract(epoch FROM {0}) * 1000000) AS n) AS _micro) AS _parts)"
-)
-_PG_DATETIME_UTC = "to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
-_PG_DATETIME_NAIVE = "to_char({0}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
-_BOOLEAN_SQL = "CASE WHEN {0} THEN 'true' WHEN NOT {0} THEN 'false' END"
-
-
 @dataclass(frozen=True)
 class KindSpec:
     """What one kind is: see the module docstring. ``parse`` is None for JSON, whose parser
-    depends on the field's decoder (the importer's) or refuses more (filters')."""
+    depends on the field's decoder (the importer's) or refuses more (filters'). The ``sqlite``
+    templates of :data:`SQLITE_CHECKS` yield NULL where their check fails."""
 
     kind: Kind
     name: str
@@ -421,56 +293,84 @@ KINDS: dict[Kind, KindSpec] = {
     spec.kind: spec
     for spec in (
         KindSpec(
-            Kind.INTEGER, "an integer", str, parse_integer, "({0})::text", "CAST({0} AS TEXT)"
+            Kind.INTEGER, "an integer", str, parse_integer, sql.PG_INTEGER, sql.SQLITE_INTEGER
         ),
-        KindSpec(Kind.DECIMAL, "a decimal number", format_decimal, parse_decimal, "({0})::text"),
-        KindSpec(Kind.FLOAT, "a number", repr, parse_float, _PG_FLOAT),
+        # SQLite stores decimals as floats, which Django rounds to 15 digits and quantizes.
+        KindSpec(Kind.DECIMAL, "a decimal number", format_decimal, parse_decimal, sql.PG_DECIMAL),
+        KindSpec(Kind.FLOAT, "a number", repr, parse_float, sql.PG_FLOAT),
         KindSpec(
             Kind.BOOLEAN,
             "a boolean (true or false)",
             format_boolean,
             parse_bool,
-            _BOOLEAN_SQL,
-            _BOOLEAN_SQL,
+            sql.BOOLEAN,
+            sql.BOOLEAN,
         ),
-        KindSpec(Kind.TEXT, "text", str, None, "{0}", "{0}"),
+        KindSpec(Kind.TEXT, "text", str, None, "{0}", sql.SQLITE_TEXT),
         KindSpec(
             Kind.DATE,
             "a date (YYYY-MM-DD)",
             dt.date.isoformat,
             parse_date,
-            "to_char({0}, 'YYYY-MM-DD')",
-            "{0}",
+            sql.PG_DATE,
+            sql.SQLITE_DATE,
         ),
         KindSpec(
             Kind.DATETIME,
             "a date and time (YYYY-MM-DDTHH:MM:SS[.ffffff][+HH:MM])",
             format_datetime,
             parse_datetime,
-            None,  # depends on USE_TZ: see datetime_sql()
+            None,  # depends on USE_TZ: see postgresql_sql() and sqlite_sql()
         ),
         KindSpec(
-            Kind.TIME, "a time (HH:MM[:SS[.ffffff]])", dt.time.isoformat, parse_time, _PG_TIME
+            Kind.TIME,
+            "a time (HH:MM[:SS[.ffffff]])",
+            dt.time.isoformat,
+            parse_time,
+            sql.PG_TIME,
+            sql.SQLITE_TIME,
         ),
-        KindSpec(Kind.DURATION, "a duration", duration_iso_string, parse_duration, _PG_DURATION),
-        KindSpec(Kind.UUID, "a UUID", str, parse_uuid, "({0})::text"),
-        KindSpec(Kind.JSON, "JSON", str, None, "({0})::text"),
         KindSpec(
-            Kind.BINARY,
-            "base64",
-            format_binary,
-            parse_binary,
-            "translate(encode({0}, 'base64'), chr(10), '')",
+            Kind.DURATION,
+            "a duration",
+            duration_iso_string,
+            parse_duration,
+            sql.PG_DURATION,
+            sql.SQLITE_DURATION,
         ),
+        KindSpec(Kind.UUID, "a UUID", str, parse_uuid, sql.PG_UUID, sql.SQLITE_UUID),
+        # SQLite keeps JSON as the text it was given (canonical_json_text rewrites it); it has
+        # no base64 function.
+        KindSpec(Kind.JSON, "JSON", str, None, sql.PG_JSON),
+        KindSpec(Kind.BINARY, "base64", format_binary, parse_binary, sql.PG_BINARY),
     )
+}
+# The SQLite templates that print only the form Django stores: each check says when.
+SQLITE_CHECKS = {
+    Kind.DATE: sql.SQLITE_DATE_CHECK,
+    Kind.DATETIME: sql.SQLITE_DATETIME_CHECK,
+    Kind.TIME: sql.SQLITE_TIME_CHECK,
+    Kind.DURATION: sql.SQLITE_DURATION_CHECK,
+    Kind.UUID: sql.SQLITE_UUID_CHECK,
 }
 
 
 def postgresql_sql(kind: Kind) -> str | None:
     """The PostgreSQL template printing ``kind``'s canonical text (``{0}`` is the column)."""
     if kind is Kind.DATETIME:
-        return _PG_DATETIME_UTC if uses_tz() else _PG_DATETIME_NAIVE
+        return sql.PG_DATETIME_UTC if uses_tz() else sql.PG_DATETIME_NAIVE
     return KINDS[kind].postgresql
+
+
+def sqlite_sql(kind: Kind, *, stored_in_utc: bool) -> str | None:
+    """The SQLite template printing ``kind``'s canonical text, or None. ``stored_in_utc``: the
+    connection stores datetimes in UTC (its ``TIME_ZONE`` is unset or UTC), so an aware
+    value's text is the stored text; otherwise SQL cannot convert it."""
+    if kind is Kind.DATETIME:
+        if not uses_tz():
+            return sql.sqlite_datetime("")
+        return sql.sqlite_datetime("+00:00") if stored_in_utc else None
+    return KINDS[kind].sqlite
 
 
 # JSON Lines (formats/jsonl.py): integers, finite floats and booleans are bare JSON, non-finite

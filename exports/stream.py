@@ -118,7 +118,7 @@ class Export:
                 limit=self.limit,
             )
             return
-        exprs = engines.python_expressions(self.columns, connections[self.queryset.db].vendor)
+        exprs = self.writer.select(connections[self.queryset.db])
         if self.engine == "keyset":
             query = self.queryset.query
             batches = engines.iter_keyset_batches(

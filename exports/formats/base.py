@@ -2,13 +2,53 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
+
+from django.db.models import F, TextField
+from django.db.models.expressions import Col
+from django.db.models.functions import Cast
 
 from ..columns import Column
 from ..errors import ExportError
+from ..kinds import Kind, kind_of
 
 UTF8_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True)
+class Slot:
+    """``width`` selected values per row, which ``render`` turns (a batch's column of each)
+    into the cells of the batch, one text per row."""
+
+    width: int
+    render: Callable[..., list[str]]
+
+
+def raw_expression(column: Column) -> Any:
+    """What the Python engines select for a column formatted in Python: the value itself, JSON
+    as the database's own text (which the formatters canonicalise)."""
+    if kind_of(column.field) is Kind.JSON:
+        return Cast(F(column.path), TextField())
+    return F(column.path)
+
+
+def value_converters(column: Column, connection: Any) -> Callable[[Any], Any]:
+    """Turn a value as the database driver returns it into the column's Python value, with the
+    converters Django's compiler would apply (the backend's, then the field's)."""
+    expression = Col(None, column.field)
+    functions = [
+        *connection.ops.get_db_converters(expression),
+        *expression.get_db_converters(connection),
+    ]
+
+    def convert(value: Any) -> Any:
+        for function in functions:
+            value = function(value, expression, connection)
+        return value
+
+    return convert
 
 
 class Writer:
@@ -56,6 +96,12 @@ class Writer:
 
     def header(self) -> bytes:
         return b""
+
+    def select(self, connection: Any) -> list[Any]:  # noqa: ARG002  (subclasses use it)
+        """The expressions the Python engines select (``values_list``) on ``connection``;
+        :meth:`write_batch` then takes rows of their values. By default each column's value,
+        formatted in Python; a writer may have the database print some of them (CSV does)."""
+        return [raw_expression(column) for column in self.columns]
 
     def write_batch(self, rows: Sequence[tuple[Any, ...]]) -> bytes:
         raise NotImplementedError

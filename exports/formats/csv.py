@@ -14,11 +14,15 @@ hand-written quoting below.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .. import conf
+from ..columns import Column
 from ..errors import ExportError
+from ..expressions import Joined, StoredValues
 from ..textforms import (
     Kind,
     as_text,
@@ -28,7 +32,8 @@ from ..textforms import (
     neutralise_json_formula,
     text_formatter,
 )
-from .base import Writer
+from .base import Slot, Writer, raw_expression, value_converters
+from .cells import Cell, CellOptions, csv_cell
 
 QUOTED_KINDS = frozenset({Kind.TEXT, Kind.JSON})
 # No canonical text form of a non-text kind contains one of these.
@@ -65,6 +70,7 @@ class CSVWriter(Writer):
         self.copy_delimiter = delimiter
         self._quote = _quoter(delimiter, single_column=len(self.columns) == 1)
         self._formatters = [self._column_formatter(c) for c in self.columns]
+        self._slots: list[Slot] = [Slot(1, fmt) for fmt in self._formatters]
 
     def _column_formatter(self, column) -> Callable[[Sequence[Any]], list[str]]:
         kind = kind_of(column.field)
@@ -90,6 +96,48 @@ class CSVWriter(Writer):
             return lambda values: ["" if v is None else quote(to_text(v)) for v in values]
         return lambda values: ["" if v is None else to_text(v) for v in values]
 
+    def select(self, connection) -> list[Any]:
+        """Have the database print what it can (see :mod:`exports.formats.cells`): each run of
+        such columns comes back as one value, its cells quoted and joined already."""
+        if not conf.get("SERVER_TEXT"):
+            return super().select(connection)
+        options = CellOptions(
+            delimiter=self.delimiter,
+            quote_all=self.delimiter not in SAFE_DELIMITERS,
+            single_column=len(self.columns) == 1,
+            escape_formulas=self.escape_formulas,
+        )
+        exprs: list[Any] = []
+        slots: list[Slot] = []
+        run: list[tuple[Column, Cell, Callable]] = []
+
+        def end_run() -> None:
+            if not run:
+                return
+            columns, cells, formatters = zip(*run, strict=True)
+            paths = [c.path for c in columns]
+            exprs.append(Joined(paths, [cell.template for cell in cells], self.delimiter))
+            checks = [cell.check for cell in cells]
+            if any(checks):
+                exprs.append(StoredValues(paths, checks))
+                reformat = _stored_formatter(columns, formatters, connection, self.delimiter)
+                slots.append(Slot(2, reformat))
+            else:
+                slots.append(Slot(1, list))
+            run.clear()
+
+        for column, formatter in zip(self.columns, self._formatters, strict=True):
+            cell = csv_cell(column, connection, options)
+            if cell is None:
+                end_run()
+                exprs.append(raw_expression(column))
+                slots.append(Slot(1, formatter))
+            else:
+                run.append((column, cell, formatter))
+        end_run()
+        self._slots = slots
+        return exprs
+
     def header(self) -> bytes:
         return self._line([self._quote(c.label) for c in self.columns])
 
@@ -99,12 +147,39 @@ class CSVWriter(Writer):
     def write_batch(self, rows: Sequence[tuple[Any, ...]]) -> bytes:
         if not rows:
             return b""
-        columns = [
-            fmt(values)
-            for fmt, values in zip(self._formatters, zip(*rows, strict=False), strict=True)
-        ]
+        slots = self._slots
+        if len(slots) == 1 and slots[0].render is list:
+            # Every cell printed by the database: each row is its line already.
+            return ("\n".join([row[0] for row in rows]) + "\n").encode("utf-8")
+        values = list(zip(*rows, strict=False))
+        cells = []
+        start = 0
+        for slot in slots:
+            cells.append(slot.render(*values[start : start + slot.width]))
+            start += slot.width
         join = self.delimiter.join
-        return ("\n".join(map(join, zip(*columns, strict=False))) + "\n").encode("utf-8")
+        return ("\n".join(map(join, zip(*cells, strict=False))) + "\n").encode("utf-8")
+
+
+def _stored_formatter(columns, formatters, connection, delimiter: str):
+    """Render a run printed in SQL where it was, and from its stored values (a JSON array,
+    through Django's converters and the Python formatters) where a check failed."""
+    converters = [value_converters(column, connection) for column in columns]
+
+    def render(printed: Sequence[str | None], stored: Sequence[str | None]) -> list[str]:
+        lines = list(printed)
+        for i, values in enumerate(stored):
+            if values is not None:
+                cells = [
+                    fmt([convert(value)])[0]
+                    for fmt, convert, value in zip(
+                        formatters, converters, json.loads(values), strict=True
+                    )
+                ]
+                lines[i] = delimiter.join(cells)
+        return lines  # type: ignore[return-value]
+
+    return render
 
 
 class TSVWriter(CSVWriter):

@@ -1,0 +1,117 @@
+"""Cells the database prints for the cursor and keyset engines (exports.formats.cells).
+
+The engine tests compare every engine with the Python formatters over every kind; these check
+that the database does print the cells (the fast path is not silently off) and that a value
+stored in another form than Django's falls back to Python, on SQLite, where that can happen.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+from django.db import connection
+from django.test import override_settings
+
+from exports.columns import resolve_columns
+from exports.expressions import Joined, StoredValues
+from exports.formats import get_writer_class
+from exports.stream import prepare_export
+from exportsite.shop.models import Order
+from tests.exporting import PYTHON_ENGINES
+
+ON_SQLITE = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite keeps any text")
+DEMO_FIELDS = ["id", "customer__email", "status", "total_cents", "created_at", "note"]
+
+
+def selected(fields, fmt="csv", **options):
+    writer = get_writer_class(fmt)(
+        resolve_columns(Order, fields), vendor=connection.vendor, **options
+    )
+    return writer.select(connection)
+
+
+def test_the_demo_columns_come_back_as_one_line_per_row():
+    exprs = selected(DEMO_FIELDS)
+
+    # On SQLite, with the stored values of the row where a check fails (else NULL).
+    assert [type(e) for e in exprs] == [Joined] + [StoredValues] * (connection.vendor == "sqlite")
+
+
+def test_python_formats_floats_json_and_formula_neutralised_text():
+    exprs = selected(["id", "metadata", "note"], escape_formulas=True)
+
+    assert [type(e) is Joined for e in exprs] == [True, False, False]
+
+
+def test_server_text_off_selects_the_values():
+    with override_settings(EXPORTS={"SERVER_TEXT": False}):
+        exprs = selected(DEMO_FIELDS)
+
+    assert not any(isinstance(e, Joined) for e in exprs)
+    assert len(exprs) == len(DEMO_FIELDS)
+
+
+def test_json_lines_are_formatted_in_python():
+    assert not any(isinstance(e, Joined) for e in selected(DEMO_FIELDS, fmt="jsonl"))
+
+
+# Odd stored forms (SQLite keeps whatever text it is given) ------------------------------------
+
+ODD_VALUES = [
+    # column, stored text or number, the value Django reads from it
+    ("created_at", "2024-01-31T13:45:00+02:00", None),
+    ("created_at", "2024-01-31 13:45:00.5", None),
+    ("created_at", "2024-01-31 13:45", None),
+    ("shipped_on", "2024-1-5", None),
+    ("reference", "B39CFD4B-8ABE-4D78-8520-10116895CEA8", None),
+    ("reference", "b39cfd4b8abe4d78852010116895cea8", None),
+]
+
+
+@ON_SQLITE
+@pytest.mark.django_db
+@pytest.mark.parametrize("engine", PYTHON_ENGINES)
+@pytest.mark.parametrize(("column", "stored", "_"), ODD_VALUES)
+def test_a_value_stored_in_another_form_is_printed_as_python_prints_it(engine, column, stored, _):
+    from tests.factories import OrderFactory
+
+    orders = OrderFactory.create_batch(3)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE shop_order SET {column} = %s WHERE id = %s", [stored, orders[1].pk])
+    fields = ["id", column, "note"]
+
+    def export(server_text: bool) -> bytes:
+        with override_settings(EXPORTS={"SERVER_TEXT": server_text}):
+            export = prepare_export(queryset=Order.objects.all(), fields=fields, engine=engine)
+            return b"".join(export)
+
+    python = export(False)
+    assert export(True) == python
+    line = python.decode().splitlines()[2]
+    expected = {
+        "created_at": "2024-01-31T11:45:00.000000+00:00"
+        if "+02:00" in stored
+        else "2024-01-31T13:45:00.500000+00:00"
+        if ".5" in stored
+        else "2024-01-31T13:45:00.000000+00:00",
+        "shipped_on": "2024-01-05",
+        "reference": str(uuid.UUID("b39cfd4b8abe4d78852010116895cea8")),
+    }[column]
+    assert line.split(",")[1] == expected
+
+
+@ON_SQLITE
+@pytest.mark.django_db
+def test_a_duration_stored_as_a_float_falls_back_to_python():
+    from exportsite.shapes.models import Reading
+
+    Reading.objects.create(code="a", quantity=1, took=dt.timedelta(seconds=1))
+    Reading.objects.create(code="b", quantity=1, took=dt.timedelta(seconds=2))
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE shapes_reading SET took = 1500000.0 WHERE code = 'b'")
+
+    data = b"".join(prepare_export(queryset=Reading.objects.all(), fields=["code", "took"]))
+
+    assert data == b"code,took\na,P0DT00H00M01S\nb,P0DT00H00M01.500000S\n"
