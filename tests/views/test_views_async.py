@@ -62,7 +62,7 @@ def test_permission_cases(orders, kwargs, status):
     ("url", "query", "status"),
     [
         ("/exports/auth/user.csv", {}, 404),
-        ("/exports/shop/order.xlsx", {}, 404),
+        ("/exports/shop/order.xml", {}, 404),
         (URL, {"fields": "id,customer__name"}, 400),
         (URL, {"note": "x"}, 400),
         (URL, {"id": "abc"}, 400),
