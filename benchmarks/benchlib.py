@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -176,16 +177,24 @@ def machine_facts(url: str | None, dists: tuple[str, ...]) -> dict:
         .removeprefix("psql (PostgreSQL) "),
         "versions": versions,
         "commit": commit,
-        "core_dirty": bool(
-            subprocess.run(
-                ["git", "status", "--porcelain", "--", "exports", "exportsite"],
-                cwd=REPO,
-                capture_output=True,
-                text=True,
-            ).stdout.strip()
-        ),
+        "core_dirty": core_dirty(),
         "rss_method": "GNU time %M" if GNU_TIME else "os.wait4 ru_maxrss",
     }
+
+
+def core_dirty() -> bool:
+    """Whether exports/ or exportsite/ differ from HEAD in the working tree.
+
+    Compared through a private index read from HEAD: the checkout's own index may be stale
+    (several people commit from one working tree through their own index files).
+    """
+    with tempfile.TemporaryDirectory() as directory:
+        env = {**os.environ, "GIT_INDEX_FILE": str(Path(directory) / "index")}
+        subprocess.run(["git", "read-tree", "HEAD"], cwd=REPO, env=env, check=True)
+        diff = subprocess.run(
+            ["git", "diff", "--quiet", "--", "exports", "exportsite"], cwd=REPO, env=env
+        )
+    return diff.returncode != 0
 
 
 def shown_command(script: str, argv: list[str]) -> str:

@@ -198,8 +198,10 @@ def markdown(result: dict, *, chart_link: str) -> str:
         "Each contender is its own process, one after the other, writing the table ordered by "
         '`id` with a header to a file: the physical limit (`psql -c "\\copy (SELECT <the '
         "columns> FROM <table> ORDER BY id) TO 'file' WITH CSV HEADER\"`, or the `sqlite3` "
-        "shell), `manage.py exportdata <model> -o file --engine E` for each engine (`auto` is "
-        "the default), `exportdata --format jsonl` (engine `auto`), and Django's documented "
+        "shell), `exportdata <model> -o file --engine E` for each engine (`auto` is the "
+        "default; `python -m django exportdata kindapp.Wide` in the throwaway project, "
+        "`manage.py exportdata shop.Order --fields ...` for the orders), `exportdata --format "
+        "jsonl` (engine `auto`), and Django's documented "
         "streaming CSV recipe (`Echo` + `csv.writer` over `values_list().iterator()`). Wall "
         "time is the whole process; peak RSS is GNU `time -f %M` of the contender (psql or "
         "the shell alone, not the server). Every output is read back (row count, ids "
