@@ -19,22 +19,21 @@ filtered queryset itself, so no primary keys are collected anywhere.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.contrib.admin.options import IS_POPUP_VAR, IncorrectLookupParameters
-from django.contrib.admin.views.main import (
-    ALL_VAR,
-    ERROR_FLAG,
+from django.contrib.admin.options import (
     IS_FACETS_VAR,
-    ORDER_VAR,
-    PAGE_VAR,
-    SEARCH_VAR,
+    IS_POPUP_VAR,
     TO_FIELD_VAR,
+    IncorrectLookupParameters,
 )
+from django.contrib.admin.views.main import ALL_VAR, ERROR_FLAG, ORDER_VAR, PAGE_VAR, SEARCH_VAR
 from django.core.exceptions import PermissionDenied
 from django.db import DataError, NotSupportedError, connections, models, router
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
@@ -43,7 +42,7 @@ from .downloads import check_bom, check_fields, check_format, declared, prepare_
 from .errors import ExportError
 from .filters import BAD_VALUE, Unrepresentable, check_text, filter_value, shown, split_lookup
 from .http import open_log, stream_response
-from .imports.admin_views import ImportAdminMixin
+from .imports.admin_views import ImportAdminMixin, ModelAdminBase
 from .models import ExportLog
 from .permissions import export_permission
 
@@ -73,7 +72,9 @@ def export_action(format: str = "csv") -> Callable:  # noqa: A002
         description=f"Export selected %(verbose_name_plural)s as {label}",
         permissions=["export"],
     )
-    def action(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: models.QuerySet):
+    def action(
+        modeladmin: ExportAdminMixin, request: HttpRequest, queryset: models.QuerySet
+    ) -> HttpResponseBase | None:
         across = request.POST.get("select_across") == "1"
         selection = (
             "all matching" if across else str(len(request.POST.getlist(ACTION_CHECKBOX_NAME)))
@@ -90,7 +91,7 @@ def export_action(format: str = "csv") -> Callable:  # noqa: A002
     return action
 
 
-class ExportAdminMixin:
+class ExportAdminMixin(ModelAdminBase):
     """Export actions, the "Export all N matching" button and the column picker.
 
     Needs the model to be declared in the export registry; what it may export is the
@@ -104,7 +105,7 @@ class ExportAdminMixin:
     def has_export_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(export_permission(self.model))
 
-    def get_actions(self, request: HttpRequest):
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)
         if (
             self.actions is None
@@ -115,7 +116,8 @@ class ExportAdminMixin:
             return actions
         for fmt in self.export_formats:
             func = export_action(fmt)
-            actions.setdefault(func.__name__, (func, func.__name__, func.short_description))
+            description = func.short_description  # type: ignore[attr-defined]  # admin.action
+            actions.setdefault(func.__name__, (func, func.__name__, description))
         return actions
 
     def get_urls(self):
@@ -131,10 +133,10 @@ class ExportAdminMixin:
             current_app=self.admin_site.name,
         )
 
-    def changelist_view(self, request: HttpRequest, extra_context=None):
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         response = super().changelist_view(request, extra_context)
-        context = getattr(response, "context_data", None)
-        cl = (context or {}).get("cl")
+        context: dict[str, Any] = getattr(response, "context_data", None) or {}
+        cl = context.get("cl")
         if cl is not None and registry.get(self.model) and self.has_export_permission(request):
             base = self.export_url()
             context["export_count"] = self._export_count(request, cl)
@@ -144,7 +146,7 @@ class ExportAdminMixin:
             context["export_choose_url"] = base + cl.get_query_string()
         return response
 
-    def export_view(self, request: HttpRequest) -> HttpResponse:
+    def export_view(self, request: HttpRequest) -> HttpResponseBase:
         """Export what the changelist with this query string shows; without a format, a form."""
         if not (self.has_view_permission(request) and self.has_export_permission(request)):
             raise PermissionDenied
@@ -156,7 +158,7 @@ class ExportAdminMixin:
         changelist_query = request.GET.copy()
         for key in (*EXPORT_PARAMS, *NOT_FILTERS):
             changelist_query.pop(key, None)
-        request.GET = changelist_query
+        request.GET = changelist_query  # type: ignore[assignment]  # the changelist reads it
         try:
             check_changelist_query(self.model, changelist_query)
         except ExportError as exc:
@@ -176,17 +178,19 @@ class ExportAdminMixin:
             return self._export_form(request, entry, cl)
         try:
             fmt = check_format(entry, options[FORMAT_PARAM][-1], self.export_formats)
-            return self.export_queryset(
+            response = self.export_queryset(
                 request,
                 cl.get_queryset(request),
                 format=fmt,
                 fields=check_fields(entry, options.get(FIELDS_PARAM)),
                 bom=check_bom(options.get(BOM_PARAM), param=BOM_PARAM),
                 source=ExportLog.Source.ADMIN_CHANGELIST,
-                filters=list(changelist_query.items()),
+                filters=[(key, str(value)) for key, value in changelist_query.items()],
             )
         except ExportError as exc:
             return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
+        assert response is not None  # a changelist export raises instead of returning None
+        return response
 
     def _export_form(self, request: HttpRequest, entry: registry.Exportable, cl) -> HttpResponse:
         context = {
@@ -221,7 +225,7 @@ class ExportAdminMixin:
         fields: tuple[str, ...] | None = None,
         bom: bool | None = None,
         filters: Sequence[tuple[str, str]] = (),
-    ) -> HttpResponse | None:
+    ) -> HttpResponseBase | None:
         """Stream ``queryset`` (never evaluated here) with the declared fields.
 
         Every export of this admin (actions, "Export all", the picker) ends here: the format

@@ -105,7 +105,7 @@ def check_filters(
     entry: registry.Exportable, lookups: Iterable[tuple[str, list[str]]]
 ) -> tuple[tuple[str, str], ...]:
     """Each ``(lookup, values)`` on a declared filter; the pairs, one per value."""
-    filters = []
+    filters: list[tuple[str, str]] = []
     for lookup, values in lookups:
         if filter_path(lookup) not in entry.filters:
             raise ExportError(

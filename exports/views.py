@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
+from django.http import Http404, HttpRequest, HttpResponseBadRequest, QueryDict
+from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
@@ -49,7 +50,9 @@ def parse_query(query: QueryDict, entry: registry.Exportable, *, format: str) ->
 
 
 @require_GET
-def download(request: HttpRequest, app_label: str, model_name: str, format: str) -> HttpResponse:  # noqa: A002
+def download(
+    request: HttpRequest, app_label: str, model_name: str, format: str
+) -> HttpResponseBase:  # noqa: A002
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path(), reverse("admin:login"))
     if not is_active_staff(request.user):

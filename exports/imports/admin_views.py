@@ -25,6 +25,7 @@ from django import forms
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
@@ -50,8 +51,12 @@ from .uploads import (
 )
 
 if TYPE_CHECKING:
-    from django.contrib.admin import AdminSite
-    from django.db import models
+    from django.contrib.admin import ModelAdmin
+
+    #: What the admin mixins extend, for the type checker: the ModelAdmin they are mixed into.
+    ModelAdminBase = ModelAdmin[Any]
+else:
+    ModelAdminBase = object
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +87,9 @@ class UploadForm(forms.Form):
 
     def __init__(self, *args, modes: tuple[str, ...], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["mode"].choices = [(m, m) for m in modes]
+        mode = self.fields["mode"]
+        assert isinstance(mode, forms.ChoiceField)
+        mode.choices = [(m, m) for m in modes]
 
     def clean_encoding(self) -> str:
         try:
@@ -92,7 +99,7 @@ class UploadForm(forms.Form):
         return self.cleaned_data["encoding"]
 
 
-class ImportAdminMixin:
+class ImportAdminMixin(ModelAdminBase):
     """The import pages of a ModelAdmin, served by its own ``get_urls()`` on its admin site.
 
     ::
@@ -107,10 +114,6 @@ class ImportAdminMixin:
     Works on any :class:`~django.contrib.admin.AdminSite`, alone or beside
     :class:`~exports.admin.ExportAdminMixin` (see :class:`~exports.admin.ImportExportAdminMixin`).
     """
-
-    if TYPE_CHECKING:
-        model: type[models.Model]
-        admin_site: AdminSite
 
     change_list_template = "admin/exports/import_change_list.html"
     #: What the changelist template above extends (the export mixin's template beside it).
@@ -197,7 +200,7 @@ class ImportAdminMixin:
             staged.discard()
         return TemplateResponse(request, self.import_done_template, context)
 
-    def import_rejects_view(self, request: HttpRequest, token: str) -> HttpResponse:
+    def import_rejects_view(self, request: HttpRequest, token: str) -> HttpResponseBase:
         """The full reject file, streamed from disk."""
         entry, _ = self._import_access(request)
         try:
@@ -304,7 +307,7 @@ class ImportUpload:
         self.staged = stage(upload)
         staged = Staged(
             token=self.staged,
-            user_id=request.user.pk,
+            user_id=str(request.user.pk),
             model=self.entry.label,
             name=os.path.basename(upload.name),
             size=upload.size,
@@ -379,6 +382,6 @@ def run(entry: registry.Exportable, staged: Staged, *, dry_run: bool, on_error: 
 
 def _staged(request: HttpRequest, entry: registry.Exportable, token: str) -> Staged:
     try:
-        return load_staged(token, user_id=request.user.pk, model=entry.label)
+        return load_staged(token, user_id=str(request.user.pk), model=entry.label)
     except (OSError, ValueError, TypeError):
         raise Http404(UPLOAD_GONE) from None

@@ -140,7 +140,7 @@ class Staged:
     """What the validation page and the confirmation need to find and re-check an upload."""
 
     token: str
-    user_id: int
+    user_id: str  # the user's pk as text (any pk type, JSON-safe)
     model: str
     name: str
     size: int
@@ -187,12 +187,13 @@ def staging_dir(token: str) -> Path:
     return staging_root() / token
 
 
-def load_staged(token: str, *, user_id: int, model: str) -> Staged:
+def load_staged(token: str, *, user_id: str, model: str) -> Staged:
     """The staged upload for ``token``; FileNotFoundError if missing or someone else's."""
     ensure_staging()
     meta = staging_dir(token) / "meta.json"
     data = json.loads(meta.read_text())
     staged = Staged(**data)
-    if staged.user_id != user_id or staged.model != model or not os.path.exists(staged.path):
+    mine = str(staged.user_id) == user_id and staged.model == model
+    if not mine or not os.path.exists(staged.path):
         raise FileNotFoundError(token)
     return staged

@@ -188,7 +188,7 @@ class Command(BaseCommand):
             raise CommandError(BAD_OUTPUT_DIR.format(path=output, directory=directory))
 
     def _write_stdout(self, chunks) -> None:
-        out = self.stdout._out
+        out: Any = self.stdout._out
         binary = getattr(out, "buffer", None)
         if binary is None and isinstance(out, io.BufferedIOBase | io.RawIOBase):
             binary = out
