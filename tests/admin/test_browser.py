@@ -8,7 +8,7 @@ import pytest
 
 from exports.registry import get
 from exports.stream import prepare_export
-from exportsite.shop.models import Order
+from exportsite.shop.models import Customer, Order
 from tests.accounts import ORDER_EXPORTER, PASSWORD, make_user
 from tests.factories import CustomerFactory, OrderFactory
 
@@ -110,3 +110,30 @@ def test_column_picker(admin_page, mixed_orders):
     assert name.endswith(".tsv")
     pks = Order.objects.filter(status="cancelled").values_list("pk", flat=True)
     assert body == b"id\tstatus\n" + b"".join(b"%d\tcancelled\n" % pk for pk in pks)
+
+
+def test_import_upload_check_and_confirm(page, live_server, tmp_path):
+    """The Import button, the upload form, the check and Confirm, as a person clicks them."""
+    make_user("importer", perms=("shop.view_customer", "shop.import_customer", "shop.add_customer"))
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/shop/customer/")
+    page.fill("#id_username", "importer")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url("**/admin/shop/customer/")
+    page.click("a.exports-import")
+    page.wait_for_url("**/admin/shop/customer/import/")
+    upload = tmp_path / "customers.csv"
+    upload.write_bytes(
+        b"email,name,country,created_at\n"
+        b"ann@example.com,Ann,DE,2024-01-31T13:45:00.000000+00:00\n"
+        b"bob@example.com,Bob,FR,2024-02-01T08:00:00.000000+00:00\n"
+    )
+    page.set_input_files('input[name="file"]', str(upload))
+    page.click(".exports-import-upload input[type=submit]")
+    assert page.locator(".rows-created").text_content() == "2"
+    assert page.locator(".rows-rejected").text_content() == "0"
+    assert not Customer.objects.exists()
+    page.click(".exports-import-confirm input[type=submit]")
+    assert "2 created" in page.locator(".exports-import-done").text_content()
+    emails = Customer.objects.order_by("email").values_list("email", flat=True)
+    assert list(emails) == ["ann@example.com", "bob@example.com"]
