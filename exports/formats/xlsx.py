@@ -19,7 +19,8 @@ batch, whatever the row count. Cells (the README's "XLSX" section):
 - everything else is an inline string (text stays text: leading zeros kept, never a formula):
   text, and the canonical text of durations, UUIDs, JSON and binary. Characters XML cannot
   hold (control characters but tab and line breaks) are written as Excel's ``_xHHHH_``
-  escapes, which Excel and LibreOffice read back as the character; text that looks like such
+  escapes, which Excel and LibreOffice read back as the character, and a CR as ``&#13;``
+  (XML would read a raw one as LF); text that looks like such
   an escape gets its ``_`` escaped (``_x005F_``) so it reads back as it was. A cell longer
   than Excel's 32,767 characters is cut, ending with :data:`CUT_MARKER`.
 
@@ -29,145 +30,24 @@ Sheets hold 1,048,576 rows (the header repeated on each): further rows continue 
 
 from __future__ import annotations
 
-import datetime as dt
-import math
-import re
-from collections.abc import Callable, Sequence
-from decimal import Decimal
+from collections.abc import Sequence
+from itertools import chain, repeat
 from typing import Any
 
 from ..errors import ExportError
-from ..kinds import UTC, Kind, as_text, is_plain_text, kind_of, target_of, text_formatter, uses_tz
+from ..kinds import Kind, as_text, is_plain_text, kind_of, target_of, text_formatter, uses_tz
 from . import ooxml
+from . import xlsx_cells as cells
 from .base import Writer
 from .zippipe import ZIP32_LIMIT, ZipPipe
 
 MAX_ROWS = 1_048_576
 MAX_COLUMNS = 16_384
-MAX_CELL_CHARS = 32_767
-# What Excel and LibreOffice keep of a number: 15 significant digits.
-MAX_EXACT_INTEGER = 10**15 - 1
-MAX_DECIMAL_DIGITS = 15
+CUT_MARKER = cells.CUT_MARKER
 TOO_MANY_COLUMNS = "An XLSX sheet holds at most {limit:,} columns; this export has {count:,}."
-CUT_MARKER = "…[cut: {length:,} characters]"
 UTC_LABEL = "{label} (UTC)"
 SHEET_NAME = "Sheet{number}"
-
-# Serial numbers count days from 1899-12-30, right from 1900-03-01 on (Excel takes 1900 for
-# a leap year, so its serials before that date are one day off, and it has none before 1900).
-EPOCH = dt.date(1899, 12, 30).toordinal()
-FIRST_EXACT_DAY = dt.date(1900, 3, 1)
-FIRST_EXACT_DATETIME = dt.datetime(1900, 3, 1)
-
-# Characters that make a text cell take the slow path: XML's specials, characters XML 1.0
-# cannot hold, text that Excel would read as an _xHHHH_ escape, edge blanks to preserve.
-_SPECIAL = re.compile(
-    r"[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]|_x[0-9A-Fa-f]{4}_|^\s|\s\Z"
-)
-_UNWRITABLE = re.compile(
-    r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]|_(?=x[0-9A-Fa-f]{4}_)"
-)
-_EDGE_BLANK = re.compile(r"^\s|\s\Z")
-
-CELL = '<c t="inlineStr"><is><t>{}</t></is></c>'
-PRESERVED = '<c t="inlineStr"><is><t xml:space="preserve">{}</t></is></c>'
 HEADER_CELL = '<c t="inlineStr" s="{style}"><is><t xml:space="preserve">{text}</t></is></c>'
-
-
-def _escape_code(match: re.Match[str]) -> str:
-    return f"_x{ord(match.group()):04X}_"
-
-
-def cut(text: str) -> str:
-    """``text`` as it fits in a cell: at most 32,767 UTF-16 units (Excel's count)."""
-    if len(text) <= MAX_CELL_CHARS // 2:
-        return text
-    units = text.encode("utf-16-le")
-    if len(units) <= 2 * MAX_CELL_CHARS:
-        return text
-    marker = CUT_MARKER.format(length=len(text))
-    kept = units[: 2 * (MAX_CELL_CHARS - len(marker))].decode("utf-16-le", "ignore")
-    return kept + marker
-
-
-def escape(text: str) -> str:
-    """``text`` as XML character data, with ``_xHHHH_`` for what XML cannot hold."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    # A raw CR would be read back as LF (XML's line-end handling); a reference stays a CR.
-    text = text.replace("\r", "&#13;")
-    return _UNWRITABLE.sub(_escape_code, text)
-
-
-def text_xml(text: str) -> str:
-    """The XML of a text cell holding ``text`` (cut to fit, escaped)."""
-    text = cut(text)
-    if not _SPECIAL.search(text):
-        return CELL.format(text)
-    return (PRESERVED if _EDGE_BLANK.search(text) else CELL).format(escape(text))
-
-
-def _integer(value: int) -> str:
-    if -MAX_EXACT_INTEGER <= value <= MAX_EXACT_INTEGER:
-        return f'<c s="{ooxml.Styles.INTEGER}"><v>{value}</v></c>'
-    return text_xml(str(value))
-
-
-def _float(value: float) -> str:
-    if math.isfinite(value):
-        return f"<c><v>{value!r}</v></c>"
-    return text_xml(repr(value))
-
-
-def _boolean(value: bool) -> str:
-    return '<c t="b"><v>1</v></c>' if value else '<c t="b"><v>0</v></c>'
-
-
-def _decimal(style: int) -> Callable[[Decimal], str]:
-    prefix = f'<c s="{style}"><v>'
-
-    def convert(value: Decimal) -> str:
-        text = format(value, "f")
-        if value.is_finite() and len(value.as_tuple().digits) <= MAX_DECIMAL_DIGITS:
-            return prefix + text + "</v></c>"
-        return text_xml(text)
-
-    return convert
-
-
-def _date(value: dt.date) -> str:
-    if value < FIRST_EXACT_DAY:
-        return text_xml(value.isoformat())
-    return f'<c s="{ooxml.Styles.DATE}"><v>{value.toordinal() - EPOCH}</v></c>'
-
-
-def _day_fraction(value: dt.time | dt.datetime) -> float:
-    seconds = value.hour * 3600 + value.minute * 60 + value.second
-    return (seconds + value.microsecond / 1e6) / 86400
-
-
-def _datetime(value: dt.datetime) -> str:
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    if value < FIRST_EXACT_DATETIME:
-        return text_xml(value.isoformat(timespec="microseconds"))
-    serial = value.toordinal() - EPOCH + _day_fraction(value)
-    style = ooxml.Styles.DATETIME_MS if value.microsecond else ooxml.Styles.DATETIME
-    return f'<c s="{style}"><v>{serial!r}</v></c>'
-
-
-def _time(value: dt.time) -> str:
-    style = ooxml.Styles.TIME_MS if value.microsecond else ooxml.Styles.TIME
-    return f'<c s="{style}"><v>{_day_fraction(value)!r}</v></c>'
-
-
-TYPED_CELLS: dict[Kind, Callable[[Any], str]] = {
-    Kind.INTEGER: _integer,
-    Kind.FLOAT: _float,
-    Kind.BOOLEAN: _boolean,
-    Kind.DATE: _date,
-    Kind.DATETIME: _datetime,
-    Kind.TIME: _time,
-}
 
 # Column widths (in characters) by kind, for values of typical length; the header may widen.
 WIDTHS = {
@@ -204,8 +84,8 @@ class XLSXWriter(Writer):
             for c, k in zip(self.columns, kinds, strict=True)
         ]
         self.styles = ooxml.Styles(tuple(sorted({s for s in scales if s is not None})))
-        self._converters = [
-            self._converter(c, k, scale)
+        self._renderers = [
+            self._renderer(c, k, scale)
             for c, k, scale in zip(self.columns, kinds, scales, strict=True)
         ]
         aware = uses_tz()
@@ -235,15 +115,14 @@ class XLSXWriter(Writer):
     def _scale(column) -> int:
         return int(getattr(target_of(column.field), "decimal_places", 0) or 0)
 
-    def _converter(self, column, kind: Kind, scale: int | None) -> Callable[[Any], str]:
-        if kind in TYPED_CELLS:
-            return TYPED_CELLS[kind]
+    def _renderer(self, column, kind: Kind, scale: int | None) -> cells.Render:
+        if kind in cells.TYPED_COLUMNS:
+            return cells.TYPED_COLUMNS[kind]
         if kind is Kind.DECIMAL:
-            return _decimal(self.styles.decimal(scale or 0))
+            return cells.decimal_column(self.styles.decimal(scale or 0))
         if kind is Kind.TEXT:
-            return text_xml if is_plain_text(column.field) else lambda v: text_xml(as_text(v))
-        to_text = text_formatter(kind, vendor=self.vendor)
-        return lambda value: text_xml(to_text(value))
+            return cells.text_column(None if is_plain_text(column.field) else as_text)
+        return cells.text_column(text_formatter(kind, vendor=self.vendor))
 
     # The stream: begin() opens the ZIP and the first sheet, write_batch() adds rows (starting
     # a new sheet when one is full), end() closes the sheet and writes the parts listing them.
@@ -254,11 +133,11 @@ class XLSXWriter(Writer):
         return self._start_sheet()
 
     def header(self) -> bytes:
-        cells = "".join(
-            HEADER_CELL.format(style=ooxml.Styles.HEADER, text=escape(cut(label)))
+        labels = "".join(
+            HEADER_CELL.format(style=ooxml.Styles.HEADER, text=cells.escape(cells.cut(label)))
             for label in self.labels
         )
-        return f'<row r="1">{cells}</row>'.encode()
+        return f'<row r="1">{labels}</row>'.encode()
 
     def write_batch(self, rows: Sequence[tuple[Any, ...]]) -> bytes:
         out = []
@@ -318,17 +197,10 @@ class XLSXWriter(Writer):
         return self._pipe.write(data)
 
     def _rows_xml(self, rows: Sequence[tuple[Any, ...]], *, first: int) -> bytes:
-        converters = self._converters
-        return "".join(
-            [
-                f'<row r="{number}">'
-                + "".join(
-                    [
-                        "<c/>" if value is None else convert(value)
-                        for convert, value in zip(converters, row, strict=True)
-                    ]
-                )
-                + "</row>"
-                for number, row in enumerate(rows, start=first)
-            ]
-        ).encode()
+        columns = [
+            render(values)
+            for render, values in zip(self._renderers, zip(*rows, strict=True), strict=True)
+        ]
+        starts = [f'<row r="{number}">' for number in range(first, first + len(rows))]
+        pieces = chain.from_iterable(zip(starts, *columns, repeat("</row>"), strict=False))
+        return "".join(pieces).encode()
