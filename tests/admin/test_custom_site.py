@@ -149,3 +149,22 @@ def _file(name: str):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile(name, DATA)
+
+
+@pytest.mark.parametrize(
+    ("username", "perms", "expected"),
+    [
+        ("importer", IMPORTER, "/backoffice/shop/customer/import/"),
+        ("viewer", ("shop.view_customer",), ""),
+    ],
+)
+def test_import_url_tag_finds_the_page_on_the_current_site(rf, username, perms, expected):
+    from django.template import Context, Template
+
+    request = rf.get("/backoffice/shop/customer/")
+    request.user = make_user(username, perms=perms)
+    request.current_app = "backoffice"
+    template = Template("{% load exports_import %}{% import_url opts as url %}[{{ url }}]")
+    assert template.render(Context({"request": request, "opts": Customer._meta})) == (
+        f"[{expected}]"
+    )
