@@ -253,8 +253,7 @@ def iter_copy_chunks(
         )
     else:
         exprs = [
-            SQLTemplate(F(c.path), _copy_cell_template(c, writer.escape_formulas))
-            for c in columns
+            SQLTemplate(F(c.path), _copy_cell_template(c, writer.escape_formulas)) for c in columns
         ]
         options = sql.SQL("FORMAT csv, DELIMITER {}").format(sql.Literal(writer.copy_delimiter))
     qs = queryset.values_list(*exprs)
