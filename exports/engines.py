@@ -96,6 +96,17 @@ def _copy_template(column: Column, escape_formulas: bool) -> str | None:
     return postgresql_sql(kind)
 
 
+# Kinds whose COPY output is their canonical text already (no session setting changes it, as
+# DateStyle changes dates'): casting them to text first would only cost time.
+COPY_AS_IS = frozenset({Kind.INTEGER, Kind.DECIMAL, Kind.UUID})
+
+
+def _copy_cell_template(column: Column, escape_formulas: bool) -> str:
+    if kind_of(column.field) in COPY_AS_IS:
+        return "{0}"
+    return _copy_template(column, escape_formulas) or "{0}"
+
+
 class JSONLine(Func):
     """One JSON Lines line (without its line break) built in SQL from the columns' values, as
     ``formats.jsonl`` writes it: ``{"label": value, ...}``, ``null`` for NULL."""
@@ -242,8 +253,7 @@ def iter_copy_chunks(
         )
     else:
         exprs = [
-            SQLTemplate(F(c.path), _copy_template(c, writer.escape_formulas) or "{0}")
-            for c in columns
+            SQLTemplate(F(c.path), _copy_cell_template(c, writer.escape_formulas)) for c in columns
         ]
         options = sql.SQL("FORMAT csv, DELIMITER {}").format(sql.Literal(writer.copy_delimiter))
     qs = queryset.values_list(*exprs)

@@ -82,17 +82,19 @@ def _pg_float_sql() -> str:
     )
 
 
-# Most stored floats print in 15 characters or fewer, in fixed point: those digits are repr's
-# (see above), and only an integral value needs its ".0". The text is printed a few times
-# rather than once in a subquery, which costs more per row; the rest take the full SQL.
-_TEXT = "(({0})::float8)::text"
+# Fast paths first, decided on the value with float arithmetic, which costs far less than
+# printing it (PostgreSQL evaluates each mention of the text anew): an integral value below
+# 1e15 is its bigint's digits and ".0" (zero through its text, which keeps the sign of -0.0);
+# another value from 1e-4 up to 1e15 whose text has at most 15 characters is printed in fixed
+# point with shortest digits by both, so the text is repr's. The rest take the full SQL above.
+_V = "({0})::float8"
 PG_FLOAT = (
-    f"CASE WHEN length({_TEXT}) < 16 AND strpos({_TEXT}, 'e') = 0"
-    f" AND {_TEXT} NOT IN ('NaN', 'Infinity', '-Infinity')"
-    f" THEN CASE WHEN strpos({_TEXT}, '.') = 0 THEN {_TEXT} || '.0' ELSE {_TEXT} END"
-    f" ELSE {_pg_float_sql()} END"
+    f"CASE WHEN {_V} IS NULL THEN NULL"
+    f" WHEN {_V} = trunc({_V}) AND abs({_V}) < 1e15 THEN CASE WHEN {_V} = 0"
+    f" THEN ({_V})::text || '.0' ELSE (({_V})::bigint)::text || '.0' END"
+    f" WHEN abs({_V}) >= 1e-4 AND abs({_V}) < 1e15 AND length(({_V})::text) < 16"
+    f" THEN ({_V})::text ELSE {_pg_float_sql()} END"
 )
-# PostgreSQL prints a time's fraction without trailing zeros; isoformat() keeps six digits.
 PG_TIME = (
     "CASE WHEN strpos(({0})::text, '.') = 0 THEN ({0})::text ELSE rpad(({0})::text, 15, '0') END"
 )

@@ -110,7 +110,7 @@ def server_text(kind: Kind, values, cast: str) -> list[str | None]:
 
 def python_text(kind: Kind, values) -> list[str]:
     to_text = text_formatter(kind, vendor="postgresql")
-    return [to_text(v) for v in values]
+    return [None if v is None else to_text(v) for v in values]
 
 
 EDGE_FLOATS = [
@@ -146,6 +146,21 @@ EDGE_FLOATS = [
     1e308,  # from 1e308 up, rounded to 15 and 16 digits (no shorter candidate built)
     1.7976931348623155e308,
     123456789012345678.0,
+    # Around the fast paths' bounds (integral below 1e15; fixed point from 1e-4, 15 characters)
+    999999999999999.0,
+    -999999999999999.0,
+    999999999999999.9,
+    99999999999999.95,
+    12345678901234.5,
+    -1234567890123.45,
+    0.0001,
+    -0.0001,
+    0.00010000000000000002,
+    0.00099999,
+    2.0,
+    -3.0,
+    0.5,
+    None,
     math.inf,
     -math.inf,
     math.nan,
@@ -172,6 +187,7 @@ def test_float_sql_prints_the_edge_values_as_repr():
             st.floats(min_value=1e14, max_value=1e17),  # around the 1e16 threshold
             st.floats(min_value=1e-6, max_value=1e-3),  # around the 1e-4 / 1e-5 threshold
             st.integers(-(2**60), 2**60).map(float),  # integral values
+            st.floats(min_value=-1e15, max_value=1e15).map(lambda x: round(x, 2)),  # "nice"
             st.floats(allow_subnormal=True, max_value=1e-307, min_value=-1e-307),
         ),
         min_size=1,
