@@ -98,7 +98,7 @@ class ExportAdminMixin(ModelAdminBase):
     declaration's fields (and labels).
     """
 
-    export_formats: tuple[str, ...] = ("csv", "tsv", "jsonl")
+    export_formats: tuple[str, ...] = formats.names()  # every registered format
     change_list_template = "admin/exports/change_list.html"
     export_form_template = "admin/exports/export_form.html"
 

@@ -172,8 +172,8 @@ def test_picker_form(client, exporter, orders):
     [
         ("_export_format=csv&_export_fields=customer__name", 'Field "customer__name" is not'),
         (
-            "_export_format=xlsx",
-            'Format "xlsx" is not offered for shop.Order; choose one of: csv, tsv, jsonl.',
+            "_export_format=xls",
+            'Format "xls" is not offered for shop.Order; choose one of: csv, tsv, jsonl, xlsx.',
         ),
         ("_export_format=csv&_export_bom=maybe", 'Bad parameter "_export_bom=maybe": use 1 or 0.'),
         ("_export_format=csv&nope=1", "Bad changelist parameters"),

@@ -180,6 +180,38 @@ def test_download_streams_one_chunk_per_batch(client, exporter, orders, settings
     assert rows == [("id", "note"), (1, "=1+2"), (2, 'He said "hi", then left'), (3, "@SUM(A1)")]
 
 
+# The admin ---------------------------------------------------------------------------------
+
+CHANGELIST = "/admin/shop/order/"
+
+
+def test_admin_action_and_picker_offer_xlsx(client, exporter, orders, streamed):
+    client.force_login(exporter)
+    assert "Export selected orders as XLSX" in client.get(CHANGELIST).content.decode()
+    picker = client.get(CHANGELIST + "export/").content.decode()
+    assert '<input type="radio" name="_export_format" value="xlsx"' in picker
+
+    data = {"action": "export_selected_xlsx", "index": "0", "_selected_action": ["2", "3"]}
+    response = client.post(CHANGELIST, data)
+    assert response["Content-Type"] == XLSX_TYPE
+    rows = read_rows(streamed(response))
+    assert [row[:4] for row in rows] == [
+        ("id", "customer_id", "customer__email", "status"),
+        (2, 2, "bob@example.com", "shipped"),
+        (3, 1, "alice@example.com", "paid"),
+    ]
+
+
+def test_admin_export_all_as_xlsx(client, exporter, orders, streamed):
+    client.force_login(exporter)
+    response = client.get(
+        CHANGELIST + "export/",
+        {"_export_format": "xlsx", "_export_fields": ["id", "note"], "status__exact": "paid"},
+    )
+    assert response["Content-Type"] == XLSX_TYPE
+    assert read_rows(streamed(response)) == [("id", "note"), (1, "=1+2"), (3, "@SUM(A1)")]
+
+
 # Memory ------------------------------------------------------------------------------------
 
 SMALL, LARGE = 20_000, 200_000
