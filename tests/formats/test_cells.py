@@ -115,3 +115,39 @@ def test_a_duration_stored_as_a_float_falls_back_to_python():
     data = b"".join(prepare_export(queryset=Reading.objects.all(), fields=["code", "took"]))
 
     assert data == b"code,took\na,P0DT00H00M01S\nb,P0DT00H00M01.500000S\n"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("engine", PYTHON_ENGINES)
+@pytest.mark.parametrize("delimiter", ["'", "%", "\\", ".", "-", "0", "T", "e", "§"])
+def test_delimiters_sql_could_misread_give_the_python_bytes(engine, delimiter):
+    """Quotes, the drivers' %, a backslash, and characters that canonical numbers, dates and
+    UUIDs hold (so those cells are quoted where they hold it)."""
+    from tests.test_engines import create_edge_readings, export_readings, python_reference
+
+    create_edge_readings()
+
+    data = export_readings(engine=engine, delimiter=delimiter)
+
+    assert data == python_reference(delimiter=delimiter)
+    assert data.count(b"\n") > 5
+
+
+@ON_SQLITE
+@pytest.mark.django_db
+@pytest.mark.parametrize("engine", PYTHON_ENGINES)
+def test_text_with_nul_is_quoted_as_python_quotes_it(engine):
+    """SQLite's GLOB and length() stop at a NUL, instr() and replace() do not: the quoting test
+    must see the comma after it."""
+    from tests.factories import OrderFactory
+
+    OrderFactory(note='a\x00,b"c')
+    OrderFactory(note="\x00")
+
+    def export(server_text: bool) -> bytes:
+        with override_settings(EXPORTS={"SERVER_TEXT": server_text}):
+            queryset = Order.objects.all()
+            return b"".join(prepare_export(queryset=queryset, fields=["id", "note"], engine=engine))
+
+    assert export(True) == export(False)
+    assert b'"a\x00,b""c"' in export(True)
