@@ -28,7 +28,7 @@ from datetime import datetime
 
 from stream_zip import ZIP_32, ZIP_64, stream_zip
 
-try:  # stream-zip's flush sentinel (a private name; tests/formats/test_zippipe.py pins it).
+try:  # stream-zip's flush sentinel (a private name; tests/formats/test_xlsx.py relies on it)
     from stream_zip import _flush as FLUSH
 except ImportError:  # pragma: no cover - an incompatible stream-zip
     raise ImportError("exports.formats.zippipe needs stream-zip's _flush sentinel") from None

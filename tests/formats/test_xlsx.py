@@ -12,6 +12,7 @@ import io
 import re
 import uuid
 import zipfile
+import zlib
 from decimal import Decimal
 from fractions import Fraction
 
@@ -443,3 +444,18 @@ def test_workbook_lists_sheets_and_filter_names(monkeypatch):
         "'Sheet1'!$A$1:$A$2",
         "'Sheet2'!$A$1:$A$2",
     ]
+
+
+def test_zip_pipe_hands_over_each_push_at_once():
+    # Pins what ZipPipe takes from stream-zip (its flush sentinel): each push comes out whole.
+    pipe = zippipe.ZipPipe()
+    head = pipe.start("a.txt", b"hello ")
+    part = pipe.write(b"world")
+    local_header = 30 + len("a.txt")  # no extra field: no extended timestamps
+    assert zlib.decompressobj(-zlib.MAX_WBITS).decompress((head + part)[local_header:]) == (
+        b"hello world"
+    )
+    tail = pipe.finish([("b.txt", b"!")])
+    archive = zipfile.ZipFile(io.BytesIO(head + part + tail))
+    assert [archive.read(name) for name in ("a.txt", "b.txt")] == [b"hello world", b"!"]
+    assert pipe.offset == len(head + part + tail)
