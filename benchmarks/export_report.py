@@ -459,17 +459,22 @@ def summary(result: dict) -> str:
     table = best_runs(result)
     lines = []
     for rows, runs in table.items():
-        reference = runs.get(REFERENCE)
         lines.append(f"{rows:,} rows")
-        for name, run in runs.items():
-            ratio = _ratio(run, reference)
-            lines.append(
-                f"  {name:<18} {run['status']:<12} {run['seconds']:9.2f} s "
-                f"{_mb(run['peak_rss_kb']):9.1f} MB "
-                + (f"{ratio:6.2f}x" if ratio is not None else "      ")
-                + f"  {run['detail']}"
-            )
+        lines += run_lines(runs, runs.get(REFERENCE))
     return "\n".join(lines)
+
+
+def run_lines(runs: dict[str, dict], reference: dict | None) -> list[str]:
+    lines = []  # one per contender: status, time, peak RSS, ratio to the reference
+    for name, run in runs.items():
+        ratio = _ratio(run, reference)
+        lines.append(
+            f"  {name:<18} {run['status']:<12} {run['seconds']:9.2f} s "
+            f"{_mb(run['peak_rss_kb']):9.1f} MB "
+            + (f"{ratio:6.2f}x" if ratio is not None else "      ")
+            + f"  {run['detail'][:300]}"
+        )
+    return lines
 
 
 def main() -> None:

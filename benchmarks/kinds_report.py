@@ -298,16 +298,8 @@ def summary(result: dict) -> str:
     lines = []
     for table in result["tables"]:
         for rows, runs in base.best_runs(table).items():
-            reference = _reference(runs)
             lines.append(f"{table['name']}: {rows:,} rows")
-            for name, run in runs.items():
-                ratio = base._ratio(run, reference)
-                lines.append(
-                    f"  {name:<18} {run['status']:<12} {run['seconds']:9.2f} s "
-                    f"{base._mb(run['peak_rss_kb']):9.1f} MB "
-                    + (f"{ratio:6.2f}x" if ratio is not None else "       ")
-                    + f"  {run['detail'][:200]}"
-                )
+            lines += base.run_lines(runs, _reference(runs))
     return "\n".join(lines)
 
 
