@@ -1,4 +1,5 @@
-"""Loaders: batches of checked rows written to the database.
+"""Loaders: batches of checked rows written to the database, as the write strategy says
+(:func:`exports.imports.strategy.choose_write_strategy` decides which of these applies).
 
 - ``create`` on PostgreSQL: :meth:`Loader.stream`, ``COPY ... FROM STDIN`` fed with each row
   as soon as it is bound, PostgreSQL checking unique keys and (made IMMEDIATE) foreign keys;

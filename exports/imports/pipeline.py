@@ -46,6 +46,7 @@ from .rejects import RejectWriter
 from .run import BatchRunner
 from .sources import fingerprint, iter_text, open_source
 from .strategy import choose_write_strategy
+from .transactions import last_logged_query
 
 logger = logging.getLogger(__name__)
 
@@ -200,6 +201,7 @@ def import_file(
             max_columns=limits.max_columns,
         )
         result.columns = [t.name for t in plan.targets]
+        log_mark = last_logged_query(using)  # the strategy's introspection is the import's
         strategy = choose_write_strategy(
             plan,
             using=using,
@@ -238,6 +240,7 @@ def import_file(
             keep_preview=keep_preview,
             progress=(lambda: on_progress(opened.counter.bytes_read)) if on_progress else None,
             checkpoint=checkpoint,
+            log_mark=log_mark,
         )
         try:
             run.execute(records, dry_run=dry_run)

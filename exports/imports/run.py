@@ -33,7 +33,7 @@ from .loaders import Loader
 from .plan import Plan
 from .rejects import RejectWriter
 from .strategy import Transactions, WriteStrategy
-from .transactions import atomic, forget_queries_since, index_lookups, last_logged_query
+from .transactions import atomic, forget_queries_since, index_lookups
 
 if TYPE_CHECKING:
     from .pipeline import ImportResult
@@ -68,45 +68,35 @@ class InFlight:
     batch: Batch
 
 
+@dataclass(eq=False)
 class BatchRunner:
-    """One execution of a plan over records; the constructor stores, :meth:`execute` runs."""
+    """One execution of a plan over records; building it stores, :meth:`execute` runs."""
 
-    def __init__(
-        self,
-        *,
-        plan: Plan,
-        strategy: WriteStrategy,
-        binder: Binder,
-        loader: Loader,
-        rejects: RejectWriter,
-        result: ImportResult,
-        using: str,
-        chunk_size: int,
-        max_errors: int | None = None,
-        keep_errors: int = 0,
-        keep_preview: int = 0,
-        progress: Callable[[], None] | None = None,
-        checkpoint: checkpoints.CheckpointFile | None = None,
-    ) -> None:
-        self.plan = plan
-        self.strategy = strategy
-        self.binder = binder
-        self.loader = loader
-        self.rejects = rejects
-        self.result = result
-        self.using = using
-        self.chunk_size = chunk_size
-        self.max_errors = max_errors
-        self.keep_errors = keep_errors
-        self.keep_preview = keep_preview
-        self.progress = progress
-        self.checkpoint = checkpoint
-        self.records_done = checkpoint.records_done if checkpoint else 0
+    plan: Plan
+    strategy: WriteStrategy
+    binder: Binder
+    loader: Loader
+    rejects: RejectWriter
+    result: ImportResult
+    using: str
+    chunk_size: int
+    max_errors: int | None = None
+    keep_errors: int = 0
+    keep_preview: int = 0
+    progress: Callable[[], None] | None = None
+    checkpoint: checkpoints.CheckpointFile | None = None
+    #: The query-log entry before the import's first query (:func:`last_logged_query`).
+    log_mark: Any = None
+
+    def __post_init__(self) -> None:
+        plan, using = self.plan, self.using
+        self.records_done = self.checkpoint.records_done if self.checkpoint else 0
         self.seen = SeenKeys(plan, using=using) if plan.mode != "create" else None
-        self.carried = CarriedKeys(plan, using=using) if strategy.rolls_back_each_batch else None
+        self.carried = (
+            CarriedKeys(plan, using=using) if self.strategy.rolls_back_each_batch else None
+        )
         self._sequence_hook = False
         self._written: list[Row] = []
-        self._log_mark: Any = None
 
     def _atomic(self) -> contextlib.AbstractContextManager[None]:
         return atomic(self.using, begin_immediate=self.strategy.begin_immediate)
@@ -130,7 +120,6 @@ class BatchRunner:
     def execute(self, records: Iterator[Record], *, dry_run: bool) -> None:
         result = self.result
         one = self.strategy.transactions is Transactions.ONE
-        self._log_mark = last_logged_query(self.using)
         outer = self._atomic() if one else contextlib.nullcontext()
         try:
             with outer:
@@ -207,7 +196,7 @@ class BatchRunner:
         )
 
     def _batch_done(self) -> None:
-        forget_queries_since(self.using, self._log_mark)
+        forget_queries_since(self.using, self.log_mark)
         if self.progress is not None:
             self.progress()
 
