@@ -18,12 +18,13 @@ import codecs
 import contextlib
 import gzip
 import hashlib
+import io
 import os
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from .errors import (
     BAD_ENCODING,
@@ -70,37 +71,42 @@ NOT_CHARSETS = frozenset(
 _CONTROL = bytes(b for b in range(32) if b not in b"\t\n\r\x0b\x0c\x1b")
 
 
-class CountingReader:
-    """A binary reader that counts the bytes read through it (the raw, compressed bytes)."""
+class CountingReader(io.RawIOBase):
+    """The raw side of the source's buffer: reads ``raw`` and counts the bytes (for progress;
+    the compressed bytes of a gzip input)."""
 
     def __init__(self, raw: BinaryIO) -> None:
         self.raw = raw
         self.bytes_read = 0
 
-    def read(self, size: int = -1) -> bytes:
-        data = self.raw.read(size)
-        self.bytes_read += len(data)
-        return data
-
     def readable(self) -> bool:
         return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.raw.read(len(buffer))
+        size = len(data)
+        buffer[:size] = data
+        self.bytes_read += size
+        return size
 
 
 @dataclass
 class OpenedSource:
-    """An opened input: its name for messages, its size if known, and its first bytes."""
+    """An opened input: its name for messages, its size if known, the content's stream."""
 
     name: str
     size: int | None
     counter: CountingReader
-    stream: BinaryIO | CountingReader
-    head: bytes
+    stream: io.BufferedReader
 
     def iter_bytes(self, read_size: int = READ_SIZE) -> Iterator[bytes]:
-        """The content (decompressed), from the start: the sniffed head, then the rest."""
-        if self.head:
-            yield self.head
-        read = self.stream.read
+        """The content (decompressed), from the start: the first bytes were only peeked at.
+
+        ``read1``: the peeked bytes come first, as a chunk of their own (the header is read
+        before a later problem, such as the decompressed-size bound, stops the import), then
+        one read of the source per chunk.
+        """
+        read = self.stream.read1
         try:
             while chunk := read(read_size):
                 yield chunk
@@ -120,7 +126,7 @@ def text_encoding(name: str) -> str:
     return info.name
 
 
-class LimitedReader:
+class LimitedReader(io.RawIOBase):
     """Read through ``stream``; past ``limit`` bytes, raise the decompressed-size error."""
 
     def __init__(self, stream: BinaryIO, limit: int) -> None:
@@ -128,13 +134,18 @@ class LimitedReader:
         self.limit = limit
         self.bytes_read = 0
 
-    def read(self, size: int = -1) -> bytes:
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
         room = self.limit - self.bytes_read + 1  # one byte more tells "over" from "exactly"
-        data = self.stream.read(room if size < 0 else min(size, room))
-        self.bytes_read += len(data)
+        data = self.stream.read(min(len(buffer), room))
+        size = len(data)
+        self.bytes_read += size
         if self.bytes_read > self.limit:
             raise ImportFileError(DECOMPRESSED_TOO_LARGE.format(limit=self.limit))
-        return data
+        buffer[:size] = data
+        return size
 
 
 @contextlib.contextmanager
@@ -169,35 +180,25 @@ def open_source(
             name = getattr(source, "name", None) or "<stream>"
             size = _stream_size(source)
         counter = CountingReader(raw)
-        stream: BinaryIO | CountingReader = counter
-        head = counter.read(SNIFF_SIZE)
+        # The first bytes are peeked at, not consumed: the readers start from byte 0. A buffer
+        # of SNIFF_SIZE: the peek reads no more than the check needs (a pipe's first bytes,
+        # a bounded gzip's first expansion); larger reads go past the buffer.
+        stream = io.BufferedReader(counter, buffer_size=SNIFF_SIZE)
+        head = stream.peek(SNIFF_SIZE)[:SNIFF_SIZE]
         if head[:2] == b"\x1f\x8b":
-            stream = stack.enter_context(gzip.GzipFile(fileobj=_Chain(head, counter), mode="rb"))
-            if max_decompressed is not None:
-                stream = LimitedReader(stream, max_decompressed)
+            unpacked = stack.enter_context(gzip.GzipFile(fileobj=stream, mode="rb"))
+            bounded = (
+                LimitedReader(unpacked, max_decompressed)
+                if max_decompressed is not None
+                else unpacked
+            )
+            stream = io.BufferedReader(bounded, buffer_size=SNIFF_SIZE)
             try:
-                head = stream.read(SNIFF_SIZE)
+                head = stream.peek(SNIFF_SIZE)[:SNIFF_SIZE]
             except (OSError, EOFError, zlib.error) as exc:
                 raise ImportFileError(GZIP_ERROR.format(error=exc)) from None
         check_head(head, encoding=encoding, format_name=format_name, empty_ok=empty_ok)
-        yield OpenedSource(name=name, size=size, counter=counter, stream=stream, head=head)
-
-
-class _Chain:
-    """Give back already-read bytes before the rest of a stream (for gzip after sniffing)."""
-
-    def __init__(self, first: bytes, rest: CountingReader) -> None:
-        self.first = first
-        self.rest = rest
-
-    def read(self, size: int = -1) -> bytes:
-        if self.first:
-            if size < 0 or size >= len(self.first):
-                data, self.first = self.first, b""
-                return data
-            data, self.first = self.first[:size], self.first[size:]
-            return data
-        return self.rest.read(size)
+        yield OpenedSource(name=name, size=size, counter=counter, stream=stream)
 
 
 def _stream_size(stream: BinaryIO) -> int | None:
