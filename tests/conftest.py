@@ -1,4 +1,5 @@
-"""Shared fixtures. PostgreSQL-only tests are marked ``postgres``; browser tests ``browser``.
+"""Shared fixtures. PostgreSQL-only tests are marked ``postgres``, SQLite-only tests ``sqlite``;
+browser tests ``browser``.
 
 On a newcomer's machine without PostgreSQL (the default SQLite run) the ``postgres`` tests skip
 with a reason. In CI, ``REQUIRE_POSTGRES=1`` makes a run that is not on PostgreSQL, or cannot
@@ -64,11 +65,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     skip_pg = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://...")
+    skip_sqlite = pytest.mark.skip(reason="needs SQLite: run without DATABASE_URL")
     skip_browser = pytest.mark.skip(
         reason=f"needs chromium at {CHROMIUM} (apt-get install chromium)"
     )
     skip_soffice = pytest.mark.skip(reason="needs soffice (apt-get install libreoffice-calc-nogui)")
     on_pg = _on_postgres()
+    on_sqlite = connection.vendor == "sqlite"
     has_browser = bool(shutil.which(CHROMIUM))
     has_soffice = bool(shutil.which(SOFFICE))
     behind_pgbouncer = on_pg and pgbouncer.pool_mode(connection.settings_dict) is not None
@@ -79,6 +82,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "postgres" in item.keywords and not on_pg:
             item.add_marker(skip_pg)
+        if "sqlite" in item.keywords and not on_sqlite:
+            item.add_marker(skip_sqlite)
         if "browser" in item.keywords and not has_browser:
             item.add_marker(skip_browser)
         if "libreoffice" in item.keywords and not has_soffice:

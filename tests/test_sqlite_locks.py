@@ -16,7 +16,6 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from django.db.models import F
 from django.db.models.functions import Lower
 
@@ -29,9 +28,8 @@ ALIAS = "lockfile"
 ROWS = 40
 CHUNK = 5
 
-pytestmark = pytest.mark.skipif(
-    connection.vendor != "sqlite", reason="SQLite's locking (the PostgreSQL run has its own)"
-)
+# SQLite's locking (the PostgreSQL run has its own).
+pytestmark = pytest.mark.sqlite
 
 
 @pytest.fixture
