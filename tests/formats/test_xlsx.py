@@ -459,3 +459,11 @@ def test_zip_pipe_hands_over_each_push_at_once():
     archive = zipfile.ZipFile(io.BytesIO(head + part + tail))
     assert [archive.read(name) for name in ("a.txt", "b.txt")] == [b"hello world", b"!"]
     assert pipe.offset == len(head + part + tail)
+
+
+def test_zlib_when_isal_is_missing(monkeypatch):
+    rows = [(f"row {i}", i) for i in range(50)]
+    monkeypatch.setattr(zippipe, "deflate", zlib)
+    monkeypatch.setattr(zippipe, "LEVEL", 3)
+    data = xlsx_bytes(["code", "quantity"], rows, batches=3)
+    assert cells(data)[1:] == [list(row) for row in rows]
