@@ -43,7 +43,7 @@ from .expressions import SQLTemplate
 from .formats import Writer
 from .keyset import iter_keyset_batches as iter_keyset_batches  # the stream calls it here
 from .keyset import keyset_keys
-from .kinds import Kind, is_plain_text, kind_of, postgresql_json_sql, postgresql_sql
+from .kinds import Kind, is_plain_text, kind_of, postgresql_sql
 from .textforms import FORMULA_SQL, JSON_FORMULA_SQL
 
 ENGINES = ("auto", "cursor", "keyset", "copy")
@@ -105,6 +105,27 @@ def _copy_cell_template(column: Column, escape_formulas: bool) -> str:
     if kind_of(column.field) in COPY_AS_IS:
         return "{0}"
     return _copy_template(column, escape_formulas) or "{0}"
+
+
+# JSON Lines (formats/jsonl.py): integers, finite floats and booleans are bare JSON, non-finite
+# floats a string of their text, JSON its canonical text, every other kind a JSON string of its
+# canonical text. PostgreSQL's to_json escapes text as json.encoder.encode_basestring does.
+_RAW_JSON_KINDS = frozenset({Kind.INTEGER, Kind.BOOLEAN, Kind.JSON})
+_PG_JSON_FLOAT = (
+    "CASE WHEN ({0}) = 'NaN'::float8 THEN '\"nan\"'"
+    " WHEN ({0}) = 'Infinity'::float8 THEN '\"inf\"'"
+    " WHEN ({0}) = '-Infinity'::float8 THEN '\"-inf\"' ELSE "
+)
+
+
+def postgresql_json_sql(kind: Kind, text_sql: str) -> str:
+    """The PostgreSQL template printing a non-NULL value's JSON Lines text, given the SQL that
+    prints its canonical text (``text_sql``: :func:`postgresql_sql`, or its formula twin)."""
+    if kind in _RAW_JSON_KINDS:
+        return text_sql
+    if kind is Kind.FLOAT:
+        return f"{_PG_JSON_FLOAT}{text_sql} END"
+    return f"to_json(({text_sql})::text)::text"
 
 
 class JSONLine(Func):

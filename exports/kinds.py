@@ -23,7 +23,7 @@ json                    PostgreSQL's ``jsonb`` text: ``{"a": 1, "bb": [true, nul
 binary                  base64 (RFC 4648, no line breaks)
 ======================  ==========================================================
 
-The SQL columns are templates naming the column as ``{0}`` (see ``engines.SQLTemplate``); None
+The SQL columns are templates naming the column as ``{0}`` (``exports.expressions``); None
 where that database's SQL cannot print the canonical form exactly. The PostgreSQL float SQL
 needs ``extra_float_digits`` above 0 (the default since PostgreSQL 12; the copy engine sets it).
 """
@@ -371,27 +371,6 @@ def sqlite_sql(kind: Kind, *, stored_in_utc: bool) -> str | None:
             return sql.sqlite_datetime("")
         return sql.sqlite_datetime("+00:00") if stored_in_utc else None
     return KINDS[kind].sqlite
-
-
-# JSON Lines (formats/jsonl.py): integers, finite floats and booleans are bare JSON, non-finite
-# floats a string of their text, JSON its canonical text, every other kind a JSON string of its
-# canonical text. PostgreSQL's to_json escapes text as json.encoder.encode_basestring does.
-_RAW_JSON_KINDS = frozenset({Kind.INTEGER, Kind.BOOLEAN, Kind.JSON})
-_PG_JSON_FLOAT = (
-    "CASE WHEN ({0}) = 'NaN'::float8 THEN '\"nan\"'"
-    " WHEN ({0}) = 'Infinity'::float8 THEN '\"inf\"'"
-    " WHEN ({0}) = '-Infinity'::float8 THEN '\"-inf\"' ELSE "
-)
-
-
-def postgresql_json_sql(kind: Kind, text_sql: str) -> str:
-    """The PostgreSQL template printing a non-NULL value's JSON Lines text, given the SQL that
-    prints its canonical text (``text_sql``: :func:`postgresql_sql`, or its formula twin)."""
-    if kind in _RAW_JSON_KINDS:
-        return text_sql
-    if kind is Kind.FLOAT:
-        return f"{_PG_JSON_FLOAT}{text_sql} END"
-    return f"to_json(({text_sql})::text)::text"
 
 
 def text_formatter(kind: Kind, *, vendor: str) -> Callable[[Any], str]:

@@ -51,3 +51,21 @@ def test_new_rows_after_seeding_get_fresh_ids():
     )
 
     assert customer.pk == 2  # 10 orders -> 1 customer seeded with id 1
+
+
+def test_seeding_restarts_ids_that_earlier_rows_used():
+    # SQLite's AUTOINCREMENT remembers the largest key ever used (sqlite_sequence).
+    Customer.objects.create(
+        id=1000,
+        email="old@example.com",
+        name="Old",
+        country="DE",
+        created_at="2024-01-01T00:00:00Z",
+    )
+    call_command("seed_demo", orders=10, stdout=StringIO())
+
+    customer = Customer.objects.create(
+        email="new@example.com", name="New", country="DE", created_at="2024-01-01T00:00:00Z"
+    )
+
+    assert customer.pk == 2
