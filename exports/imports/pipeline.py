@@ -161,7 +161,7 @@ def import_file(
             raise ImportFileError(RESUME_NEEDS_SKIP)
         if not isinstance(source, str | os.PathLike) or errors_path is None:
             raise ImportFileError(RESUME_NEEDS_PATH)
-    if saving and isinstance(source, str | os.PathLike) and os.path.isfile(source):
+    if saving and errors_path and isinstance(source, str | os.PathLike) and os.path.isfile(source):
         result.checkpoint_path = checkpoints.checkpoint_path(errors_path)
         size, sha256 = fingerprint(source)
         resumed = checkpoints.load(result.checkpoint_path) if resume else None

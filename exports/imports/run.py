@@ -160,7 +160,7 @@ class BatchRunner:
                     self._move_sequence_after_commit()
                 if rollback_each:
                     transaction.set_rollback(True, using=self.using)
-            if rollback_each:
+            if self.carried is not None:  # rolled back: carry its keys to the next batches
                 self.carried.add(self._written)
                 if self.seen is not None:
                     self.seen.add_again()
@@ -171,14 +171,14 @@ class BatchRunner:
             self.records_done += batch.taken
             self.rejects.flush()
             if commit_each and self.checkpoint and batch.records:
-                self._save_checkpoint(batch.last_line)
+                self._save_checkpoint(self.checkpoint, batch.last_line)
             self._batch_done()
             if self.max_errors is not None and result.rejected >= self.max_errors:
                 result.stopped = f"stopped after {result.rejected:,} rejected rows (max errors)"
                 return
 
-    def _save_checkpoint(self, last_line: int) -> None:
-        result, file = self.result, self.checkpoint
+    def _save_checkpoint(self, file: checkpoints.CheckpointFile, last_line: int) -> None:
+        result = self.result
         checkpoints.save(
             file.path,
             checkpoints.Checkpoint(
@@ -319,7 +319,7 @@ class BatchRunner:
                 self._reject(record.raw, [RowError(record.line, "", record.error)])
                 continue
             values, errors = bind(record)
-            if errors:
+            if values is None:
                 self._reject(record.raw, errors)
                 continue
             row = Row(record.line, record.raw, values)
@@ -340,7 +340,8 @@ class BatchRunner:
             check_existing_for_create(plan, rows, using=self.using, carried=self.carried)
         else:
             match_keys(plan, rows, using=self.using)
-            self.seen.check_and_add(rows)
+            if self.seen is not None:  # always, outside create mode
+                self.seen.check_and_add(rows)
 
     def _reject(self, raw: str, errors: list[RowError]) -> None:
         self.result.rejected += 1

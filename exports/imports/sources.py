@@ -24,7 +24,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO, cast
 
 from .errors import (
     BAD_ENCODING,
@@ -75,7 +75,7 @@ class CountingReader(io.RawIOBase):
     """The raw side of the source's buffer: reads ``raw`` and counts the bytes (for progress;
     the compressed bytes of a gzip input)."""
 
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: IO[bytes]) -> None:
         self.raw = raw
         self.bytes_read = 0
 
@@ -97,7 +97,7 @@ class OpenedSource:
     name: str
     size: int | None
     counter: CountingReader
-    stream: io.BufferedReader
+    stream: io.BufferedReader[Any]
 
     def iter_bytes(self, read_size: int = READ_SIZE) -> Iterator[bytes]:
         """The content (decompressed), from the start: the first bytes were only peeked at.
@@ -129,7 +129,7 @@ def text_encoding(name: str) -> str:
 class LimitedReader(io.RawIOBase):
     """Read through ``stream``; past ``limit`` bytes, raise the decompressed-size error."""
 
-    def __init__(self, stream: BinaryIO, limit: int) -> None:
+    def __init__(self, stream: io.BufferedIOBase, limit: int) -> None:
         self.stream = stream
         self.limit = limit
         self.bytes_read = 0
@@ -168,7 +168,7 @@ def open_source(
         if isinstance(source, str | os.PathLike):
             path = Path(source)
             try:
-                raw = stack.enter_context(path.open("rb"))
+                raw: IO[bytes] = stack.enter_context(path.open("rb"))
                 size: int | None = os.fstat(raw.fileno()).st_size
             except OSError as exc:
                 raise ImportFileError(
@@ -187,12 +187,12 @@ def open_source(
         head = stream.peek(SNIFF_SIZE)[:SNIFF_SIZE]
         if head[:2] == b"\x1f\x8b":
             unpacked = stack.enter_context(gzip.GzipFile(fileobj=stream, mode="rb"))
-            bounded = (
+            bounded: io.RawIOBase | io.BufferedIOBase = (
                 LimitedReader(unpacked, max_decompressed)
                 if max_decompressed is not None
                 else unpacked
             )
-            stream = io.BufferedReader(bounded, buffer_size=SNIFF_SIZE)
+            stream = io.BufferedReader(cast(Any, bounded), buffer_size=SNIFF_SIZE)
             try:
                 head = stream.peek(SNIFF_SIZE)[:SNIFF_SIZE]
             except (OSError, EOFError, zlib.error) as exc:

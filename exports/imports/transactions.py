@@ -19,7 +19,7 @@ def atomic(using: str, *, begin_immediate: bool) -> Iterator[None]:
     this one at once ("database is locked"), and the batch's rows were rejected for it.
     IMMEDIATE waits for the lock (the busy timeout) before the first read instead.
     """
-    connection = connections[using]
+    connection: Any = connections[using]  # transaction_mode: SQLite's wrapper only
     if not begin_immediate or connection.in_atomic_block:
         with transaction.atomic(using=using):
             yield
