@@ -27,7 +27,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from itertools import islice
 from json.encoder import encode_basestring
@@ -249,9 +248,12 @@ def iter_cursor_batches(
                     [str(round(idle_timeout * 1000))],
                 )
         rows = qs.iterator(chunk_size=chunk_size)
-        with contextlib.closing(rows):
+        try:
             while batch := list(islice(rows, chunk_size)):
                 yield batch
+        finally:
+            # Closes the server-side cursor at once when the consumer stops early.
+            rows.close()  # type: ignore[attr-defined]  # a generator
 
 
 def iter_copy_chunks(
@@ -287,8 +289,9 @@ def iter_copy_chunks(
     except EmptyResultSet:
         # Django knows no row can match (``.none()``, ``[:0]``, ``pk__in=[]``): nothing to copy.
         return
+    ops: Any = connection.ops  # PostgreSQL's operations: compose_sql
     statement = sql.SQL("COPY ({}) TO STDOUT ({})").format(
-        sql.SQL(connection.ops.compose_sql(select, params)), options
+        sql.SQL(ops.compose_sql(select, params)), options
     )
     # Closing the generator early cancels the COPY, which aborts the transaction it runs in;
     # the atomic block (a savepoint when nested) confines that, so the connection stays usable.

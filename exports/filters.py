@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -30,6 +30,7 @@ from .kinds import (
     kind_of,
     parse_bool,
     parse_datetime,
+    target_of,
 )
 from .parsing import parse_value
 
@@ -182,8 +183,7 @@ def _value(field: models.Field, text: str, connection: BaseDatabaseWrapper) -> A
 
 
 def _check_integer(field, value: int, text: str, connection) -> None:
-    while field.is_relation and getattr(field, "target_field", None) is not None:
-        field = field.target_field
+    field = target_of(field)
     try:
         low, high = connection.ops.integer_field_range(field.get_internal_type())
     except KeyError:  # a custom integer type Django has no range for
@@ -197,6 +197,7 @@ def _check_decimal(field, value: Decimal, text: str, connection) -> None:
     if digits is None or places is None:
         return
     sign, numerals, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # parse_decimal refuses NaN and infinities
     numerals = tuple(numerals)
     while len(numerals) > 1 and numerals[-1] == 0:  # 1.500 has one decimal place
         numerals = numerals[:-1]
@@ -225,7 +226,7 @@ def _check_duration(field, value: dt.timedelta, text: str, connection) -> None:
         raise Unrepresentable(DURATION_OUT_OF_RANGE.format(text=text.strip(), days=days))
 
 
-_CHECKS = {
+_CHECKS: dict[Kind, Callable[..., None]] = {
     Kind.INTEGER: _check_integer,
     Kind.DECIMAL: _check_decimal,
     Kind.DATETIME: _check_datetime,

@@ -89,7 +89,7 @@ def _key(model: type[models.Model], item: Any, annotations: Mapping[str, Any]) -
         nulls_first = True if item.nulls_first else (False if item.nulls_last else None)
         return KeysetKey(inner.expression, item.descending, nulls_first, inner.nullable)
     if isinstance(item, F):
-        return _named_key(model, item.name, False, annotations)
+        return _named_key(model, _name(item), False, annotations)
     if hasattr(item, "resolve_expression") and not _aggregates(item, annotations):
         return KeysetKey(item)
     return None
@@ -101,9 +101,9 @@ def _aggregates(expression: Any, annotations: Mapping[str, Any]) -> bool:
     if isinstance(expression, Aggregate | Window):
         return True
     if isinstance(expression, F):
-        found = annotations.get(expression.name)
+        found = annotations.get(_name(expression))
         return found is not None and _aggregates(found, {})
-    sources = getattr(expression, "get_source_expressions", list)()
+    sources: list[Any] = getattr(expression, "get_source_expressions", list)()
     return any(_aggregates(source, annotations) for source in sources if source is not None)
 
 
@@ -122,15 +122,22 @@ def _named_key(
         return None
     if field.is_relation and name.rpartition("__")[2] == field.name:
         # ``order_by("customer")`` sorts by Customer's Meta.ordering when it has one.
+        assert field.related_model is not None
         related = field.related_model._meta
-        if list(related.ordering) not in ([], ["pk"], [related.pk.name], [related.pk.attname]):
+        ordering: list[Any] = list(related.ordering or [])
+        if ordering not in ([], ["pk"], [related.pk.name], [related.pk.attname]):
             return None
     return KeysetKey(F(name), descending, nullable=not _non_nullable_path(model, name))
 
 
+def _name(expression: F) -> str:
+    name: str = getattr(expression, "name")  # noqa: B009  (django-stubs' F has no name)
+    return name
+
+
 def _is_pk(model: type[models.Model], expression: Any) -> bool:
     pk = model._meta.pk
-    return isinstance(expression, F) and expression.name in ("pk", pk.name, pk.attname)
+    return isinstance(expression, F) and _name(expression) in ("pk", pk.name, pk.attname)
 
 
 def _non_nullable_path(model: type[models.Model], path: str) -> bool:
@@ -144,6 +151,7 @@ def _non_nullable_path(model: type[models.Model], path: str) -> bool:
         if field.null:
             return False
         if index < len(parts) - 1:
+            assert field.related_model is not None
             current = field.related_model
     return True
 

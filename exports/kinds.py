@@ -112,8 +112,11 @@ PLAIN_TEXT_TYPES = frozenset(
 
 def target_of(field: models.Field) -> models.Field:
     """The field itself, or for a foreign key the field it refers to (transitively)."""
-    while field.is_relation and getattr(field, "target_field", None) is not None:
-        field = field.target_field
+    while field.is_relation:
+        target = getattr(field, "target_field", None)
+        if target is None:
+            break
+        field = target
     return field
 
 

@@ -121,12 +121,10 @@ class Export:
         exprs = self.writer.select(connections[self.queryset.db])
         if self.engine == "keyset":
             query = self.queryset.query
+            keys = keyset.keyset_keys(self.model, query.order_by, annotations=query.annotations)
+            assert keys is not None  # choose_engine picked keyset only where it can page
             batches = engines.iter_keyset_batches(
-                self.queryset,
-                exprs,
-                chunk_size=self.chunk_size,
-                limit=self.limit,
-                keys=keyset.keyset_keys(self.model, query.order_by, annotations=query.annotations),
+                self.queryset, exprs, chunk_size=self.chunk_size, limit=self.limit, keys=keys
             )
         else:
             idle = self.stall_timeout and self.stall_timeout + IDLE_IN_TRANSACTION_MARGIN

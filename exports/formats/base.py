@@ -37,7 +37,7 @@ def raw_expression(column: Column) -> Any:
 def value_converters(column: Column, connection: Any) -> Callable[[Any], Any]:
     """Turn a value as the database driver returns it into the column's Python value, with the
     converters Django's compiler would apply (the backend's, then the field's)."""
-    expression = Col(None, column.field)
+    expression = Col(None, column.field)  # type: ignore[arg-type]  # never compiled
     functions = [
         *connection.ops.get_db_converters(expression),
         *expression.get_db_converters(connection),
@@ -64,7 +64,7 @@ class Writer:
     charset: ClassVar[str] = "utf-8"
     #: The delimiter PostgreSQL's COPY ... (FORMAT csv) must use to produce this format's
     #: bytes, or None when COPY cannot produce it.
-    copy_delimiter: ClassVar[str | None] = None
+    copy_delimiter: str | None = None
     #: True when the copy engine builds each whole line in SQL instead (JSON Lines).
     copy_lines: ClassVar[bool] = False
 
