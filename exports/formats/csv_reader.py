@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterator
+from typing import Any, cast
 
 from ..imports.errors import (
     BAD_DELIMITER,
@@ -141,7 +142,8 @@ def iter_csv_records(
                     quotes, skipping, pieces, pieces_len = 1 + quotes, True, [], 0
                 continue
             text = "".join(pieces)
-        values, open_at = parse_quoted_record(text, delimiter, null, values, open_at)
+        # values: the record's so far (a list whenever a field is open)
+        values, open_at = parse_quoted_record(text, delimiter, null, cast(list, values), open_at)
         if open_at < 0:
             pieces, pieces_len = [], 0
             if values is None:
@@ -187,7 +189,7 @@ class _QuotedLineSplitter:
     def __call__(self, line: str) -> list | None:
         self.line = line
         try:
-            row = next(self.reader)
+            row: list[Any] = next(self.reader)  # its NULL fields become None below
         except (csv.Error, StopIteration):
             self.line = None
             return None

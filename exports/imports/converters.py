@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -28,6 +28,7 @@ from ..kinds import (
     parse_float,
 )
 from .errors import NOT_BLANK, NOT_NULL, NUL_CHARACTER, WRONG_JSON_TYPE
+from .plan import value_target
 from .rules import BadValue, Converter, ParseError, value_checks
 
 UTC = dt.UTC
@@ -88,7 +89,7 @@ def _reject_constant(name: str) -> None:
 
 def _parse_json(field: models.Field) -> Converter:
     decoder = getattr(field, "decoder", None) or json.JSONDecoder
-    instance = decoder(parse_constant=_reject_constant)
+    instance: Any = decoder(parse_constant=_reject_constant)
     decode = instance.decode
     # json.JSONDecoder.decode is scan_once plus whitespace and "extra data" checks: text that
     # starts with a value and ends with it needs neither; anything else goes through decode.
@@ -128,9 +129,7 @@ def _parse_other(field: models.Field) -> Converter:
 
 def text_parser(field: models.Field) -> Converter | None:
     """The parser for ``field``'s canonical text, or None for text kept as it is."""
-    target = field
-    while target.is_relation:
-        target = target.target_field
+    target = value_target(field)
     kind = kind_of(target)
     if kind is Kind.TEXT:
         if isinstance(target, models.CharField | models.TextField):
@@ -150,9 +149,7 @@ def null_value(field: models.Field) -> Any:
     """What NULL in the file means for ``field``: None, or "" for a blank-able text field."""
     if field.null:
         return None
-    target = field
-    while target.is_relation:
-        target = target.target_field
+    target = value_target(field)
     if not field.is_relation and kind_of(target) is Kind.TEXT and field.blank:
         return ""
     return _NO_VALUE
@@ -223,18 +220,17 @@ def empty_is_null(field: models.Field) -> bool:
     and ETL exports) spell each missing value ``""``. Text (and binary: ``""`` is ``b""``)
     keeps the dialect's distinction between NULL and the empty string.
     """
-    target = field
-    while target.is_relation:
-        target = target.target_field
+    target = value_target(field)
     return not target.empty_strings_allowed
 
 
 def _text_converter(field: models.Field, *, vendor: str) -> Converter:
-    parse = text_parser(field)
+    parser = text_parser(field)
     checks = value_checks(field, vendor=vendor)
     null = null_value(field)
     blank_ok = field.blank or field.is_relation
-    is_text = parse is None
+    is_text = parser is None
+    parse = cast(Converter, parser)  # called only when not is_text
     # `not text` costs what `text is None` does; "" then goes on only where it is a value.
     empty_null = empty_is_null(field)
 
@@ -298,9 +294,7 @@ _JSON_NAMES = {bool: "true or false", int: "a number", float: "a number", str: "
 def json_converter(field: models.Field, *, vendor: str) -> Converter:
     """A JSON Lines value (any JSON type) to the value to store, raising BadValue."""
     from_text = text_converter(field, vendor=vendor)
-    target = field
-    while target.is_relation:
-        target = target.target_field
+    target = value_target(field)
     kind = kind_of(target)
     checks = value_checks(field, vendor=vendor)
     null = null_value(field)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from django.db import connections, models
 
@@ -71,15 +71,16 @@ def resolve_foreign_keys(plan: Plan, rows: list[Row], *, using: str, carried: An
             live = [r for r in rows if not r.errors and r.values[position] is not None]
             if not live:
                 continue
-            related = target.field.related_model
-            field = target.lookup or target.field.target_field
+            relation: Any = target.field  # a foreign key (its related model and target)
+            related = relation.related_model
+            field = target.lookup or relation.target_field
             wanted = {r.values[position] for r in live}
             found = dict(
                 select_in(
                     related,
                     field,
                     wanted,
-                    [field, target.field.target_field],
+                    [field, relation.target_field],
                     using=using,
                 )
             )
@@ -134,7 +135,7 @@ NATIVE_TYPES = frozenset(
 
 def _native(field: models.Field) -> bool:
     if field.is_relation:
-        field = field.target_field
+        field = cast(Any, field).target_field
     # Django's own field classes only: a subclass may prepare its values (lower-case an
     # email, say) in get_prep_value, which the ORM applies and a raw query would not.
     return (
@@ -162,9 +163,9 @@ def select_in(
     if connection.vendor == "postgresql" and all(_native(f) for f in (field, *columns)):
         quote = connection.ops.quote_name
         sql = "SELECT {} FROM {} WHERE {} = ANY(%s::{}[])".format(
-            ", ".join(quote(f.column) for f in columns),
+            ", ".join(quote(cast(str, f.column)) for f in columns),
             quote(model._meta.db_table),
-            quote(field.column),
+            quote(cast(str, field.column)),
             field.db_type(connection),
         )
         with connection.cursor() as cursor:

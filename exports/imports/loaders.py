@@ -24,8 +24,8 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, cast
 
 from django.db import DatabaseError, connections, models, transaction
 from django.db.models import signals
@@ -61,7 +61,7 @@ class Loader:
         self.model = plan.model
         self.fields = plan.written_fields()
         self.attnames = [f.attname for f in self.fields]
-        positions = {}
+        positions: dict[str, int] = {}
         for index, target in enumerate(plan.targets):
             positions.setdefault(target.field.attname, index)
         self.positions = [positions[f.attname] for f in self.fields if f.attname in positions]
@@ -156,7 +156,7 @@ class Loader:
         upsert's time. The temporary table lasts until the transaction ends (a batch's, in
         skip mode) and is emptied after each batch.
         """
-        quote = self.connection.ops.quote_name
+        quote: Callable[[Any], str] = self.connection.ops.quote_name  # columns: str here
         table = quote(self.model._meta.db_table)
         temporary = quote(self._upsert_table)
         columns = ", ".join(quote(f.column) for f in self.fields)
@@ -210,7 +210,7 @@ class Loader:
         """
         if not self.moves_sequence:
             return
-        quote = self.connection.ops.quote_name
+        quote: Callable[[Any], str] = self.connection.ops.quote_name
         table = self.model._meta.db_table
         column = self.model._meta.pk.column
         with self.connection.cursor() as cursor:
@@ -296,7 +296,7 @@ class Loader:
         ]
         statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
             sql.Identifier(table or self.model._meta.db_table),
-            sql.SQL(", ").join(sql.Identifier(f.column) for f in self.fields),
+            sql.SQL(", ").join([sql.Identifier(cast(str, f.column)) for f in self.fields]),
         )
         # The row's own list when it holds every written field in order (no copy needed).
         as_is = self.positions == list(range(len(self.plan.targets))) and not self.defaults
@@ -325,7 +325,7 @@ class Loader:
         internal = field.get_internal_type()
         if internal in _COPY_AS_IS or (field.is_relation and not hasattr(field, "from_db_value")):
             if field.is_relation:
-                target = field.target_field
+                target = cast(Any, field).target_field
                 if target.get_internal_type() not in _COPY_AS_IS:
                     return lambda v: target.get_db_prep_save(v, self.connection)
             return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any, cast
 
 from django.db import models
 from django.db.models.fields import NOT_PROVIDED, AutoFieldMixin
@@ -96,9 +97,9 @@ def importable_field(
         return field, None
     if len(parts) != 2 or not (field.many_to_one or field.one_to_one):
         raise LookupError(path)
-    related = field.related_model._meta
-    lookup = _concrete(related, parts[1])
-    if lookup.primary_key or lookup == field.target_field:
+    relation: Any = field  # a ForeignKey or OneToOneField: checked above
+    lookup = _concrete(relation.related_model._meta, parts[1])
+    if lookup.primary_key or lookup == relation.target_field:
         return field, None
     if not lookup.unique:
         raise LookupError(path)
@@ -158,6 +159,15 @@ def is_required(field: models.Field) -> bool:
     return not (field.empty_strings_allowed and field.blank)
 
 
+def value_target(field: models.Field) -> models.Field:
+    """The field whose values ``field`` holds: itself, or for a foreign key its target's
+    (followed through foreign keys to foreign keys)."""
+    target: Any = field
+    while target.is_relation:
+        target = target.target_field
+    return target
+
+
 def is_auto(field: models.Field) -> bool:
     """Whether the database numbers ``field`` (AutoField, BigAutoField, SmallAutoField)."""
     return isinstance(field, AutoFieldMixin)
@@ -169,9 +179,9 @@ def unique_sets(model: type[models.Model]) -> list[tuple[models.Field, ...]]:
     sets: list[tuple[models.Field, ...]] = [(opts.pk,)]
     sets += [(f,) for f in opts.concrete_fields if f.unique and not f.primary_key]
     for names in opts.unique_together:
-        sets.append(tuple(opts.get_field(n) for n in names))
+        sets.append(tuple(cast(models.Field, opts.get_field(n)) for n in names))
     for constraint in opts.total_unique_constraints:
-        sets.append(tuple(opts.get_field(n) for n in constraint.fields))
+        sets.append(tuple(cast(models.Field, opts.get_field(n)) for n in constraint.fields))
     return sets
 
 
@@ -189,10 +199,10 @@ def build_plan(
     if len(header) > max_columns:
         raise ImportFileError(TOO_MANY_COLUMNS.format(count=len(header), limit=max_columns))
     mapping = dict(mapping or {})
-    names = list(header)
-    for position, name in enumerate(names, start=1):
+    for position, name in enumerate(header, start=1):
         if name is None or not name.strip():
             raise ImportFileError(HEADER_EMPTY_NAME.format(position=position))
+    names = cast(list[str], list(header))  # no None left: checked above
     problems = []
     not_in_file = [c for c in mapping if c not in names]
     if not_in_file:

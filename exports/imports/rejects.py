@@ -12,7 +12,7 @@ import csv
 import io
 import os
 from collections.abc import Iterable, Iterator
-from typing import TextIO
+from typing import IO, Any
 
 from ..formats.csv import _quoter
 from ..textforms import neutralise_formula
@@ -42,8 +42,8 @@ class RejectWriter:
         self.bytes = 0
         self.rows = 0
         self.problems = 0
-        self._handle: TextIO | None = None
-        self._writer = None
+        self._handle: IO[str] | None = None
+        self._writer: Any = None  # a csv writer, once the file is open
 
     def write(self, errors: Iterable[RowError], raw: str) -> None:
         """Record one rejected row and its problems."""
@@ -52,30 +52,30 @@ class RejectWriter:
             self.problems += sum(1 for _ in errors)
             return
         if self._writer is None:
-            self._open()
+            self._open(self.path)
         text = preview(raw)
         if self.max_bytes is not None:
             errors = list(errors)
-            self._count(errors, text)
+            self._count(errors, text, self.max_bytes)
         self.rows += 1
         for error in errors:
             self.problems += 1
             self._writer.writerow((error.line, error.column, error.message, text))
 
-    def _count(self, errors: list[RowError], text: str) -> None:
+    def _count(self, errors: list[RowError], text: str, limit: int) -> None:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         for error in errors:
             writer.writerow((error.line, error.column, error.message, text))
         size = len(buffer.getvalue().encode("utf-8"))
-        if self.bytes + size > self.max_bytes:
-            raise ImportFileError(REJECTS_TOO_LARGE.format(limit=self.max_bytes))
+        if self.bytes + size > limit:
+            raise ImportFileError(REJECTS_TOO_LARGE.format(limit=limit))
         self.bytes += size
 
-    def _open(self) -> None:
-        exists = self.append and os.path.exists(self.path) and os.path.getsize(self.path) > 0
+    def _open(self, path: str) -> None:
+        exists = self.append and os.path.exists(path) and os.path.getsize(path) > 0
         self._handle = open(  # noqa: SIM115  (closed by close())
-            self.path, "a" if self.append else "w", encoding="utf-8", newline=""
+            path, "a" if self.append else "w", encoding="utf-8", newline=""
         )
         self._writer = csv.writer(self._handle, lineterminator="\n")
         if not exists:

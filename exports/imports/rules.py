@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 from django.core import validators as django_validators
 from django.core.exceptions import ValidationError
@@ -27,6 +27,7 @@ from .errors import (
     TOO_MANY_PLACES,
     TOO_MANY_WHOLE_DIGITS,
 )
+from .plan import value_target
 
 # The same integer ranges on every backend (SQLite's own are wider): see the module docstring.
 INTEGER_RANGES = BaseDatabaseOperations.integer_field_ranges
@@ -43,9 +44,7 @@ Converter = Callable[[Any], Any]
 
 def value_checks(field: models.Field, *, vendor: str) -> list[Converter]:
     """The checks for a non-NULL value of ``field`` (for a foreign key: its target's)."""
-    target = field
-    while target.is_relation:
-        target = target.target_field
+    target = value_target(field)
     kind = kind_of(target)
     checks: list[Converter] = []
     internal = target.get_internal_type()
@@ -111,7 +110,8 @@ def _is_handled(validator: Any, field: models.Field) -> bool:
     ):
         internal = field.get_internal_type()
         limits = INTEGER_RANGES.get(internal, ())
-        return validator.limit_value in limits and validator not in field._validators
+        own = cast(Any, field)._validators  # the field's own, not the connection's
+        return validator.limit_value in limits and validator not in own
     return False
 
 
@@ -129,12 +129,13 @@ def _text_check(field: models.Field) -> Converter:
 
 
 def _decimal_check(field: models.Field) -> Converter:
-    max_digits = field.max_digits
-    places = field.decimal_places
+    decimal = cast(models.DecimalField, field)
+    max_digits = decimal.max_digits
+    places = decimal.decimal_places
     exponent = Decimal(1).scaleb(-places) if places is not None else None
 
     def check(value: Decimal) -> Decimal:
-        if exponent is not None and value.as_tuple().exponent < -places:
+        if exponent is not None and cast(int, value.as_tuple().exponent) < -places:
             # Trailing zeros past the scale lose nothing; anything else would be rounded.
             try:
                 rounded = value.quantize(exponent)
@@ -144,7 +145,8 @@ def _decimal_check(field: models.Field) -> Converter:
                 raise BadValue(TOO_MANY_PLACES.format(value=value, places=places))
             value = rounded
         if max_digits is not None:
-            sign, digits, exp = value.as_tuple()
+            sign, digits, finite_exp = value.as_tuple()
+            exp = cast(int, finite_exp)  # finite: the parsers refuse NaN and infinities
             if exp >= 0:
                 total = len(digits) + exp if digits != (0,) else 1
                 decimals = 0
