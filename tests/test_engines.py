@@ -260,10 +260,8 @@ def test_copy_refuses_a_column_sql_cannot_print_canonically(field, kind):
     )
 
 
+@pytest.mark.sqlite
 def test_copy_needs_postgresql():
-    if connection.vendor == "postgresql":
-        pytest.skip("the copy engine is available here")
-
     with pytest.raises(ExportError) as excinfo:
         choose("copy")
 
@@ -272,7 +270,7 @@ def test_copy_needs_postgresql():
     )
 
 
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's choice")
+@pytest.mark.sqlite
 class TestChoiceOnSQLite:
     @pytest.mark.parametrize("client_paced", [False, True])
     @pytest.mark.parametrize(

@@ -272,7 +272,7 @@ def test_float_sql_needs_shortest_digits_which_the_copy_engine_sets():
 # SQLite: the kinds that have SQL there -------------------------------------------------------
 
 
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's SQL")
+@pytest.mark.sqlite
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("kind", "stored", "value"),

@@ -338,10 +338,8 @@ def test_user_mistakes(args, message, django_assert_num_queries):
         assert fails(*args) == message
 
 
+@pytest.mark.sqlite
 def test_copy_engine_on_sqlite():
-    if connection.vendor == "postgresql":
-        pytest.skip("the copy engine works here")
-
     assert fails("shop.Order", "--engine", "copy") == (
         "The copy engine needs PostgreSQL; this database is sqlite."
     )

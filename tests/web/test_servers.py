@@ -151,9 +151,8 @@ def wait_for_log(live_db, within: float) -> str:
     return entry
 
 
+@pytest.mark.sqlite  # SQLite's locking; PostgreSQL's is checked below
 def test_a_stalled_export_all_leaves_sqlite_writers_free(serve, live_db):
-    if live_db.vendor != "sqlite":
-        pytest.skip("SQLite's locking; PostgreSQL's is checked below")
     server = serve(EXPORTS_CHUNK_SIZE="500")
     path = live_db.url.removeprefix("sqlite:///")
     with stalled_download(server, EXPORT_ALL):
