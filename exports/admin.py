@@ -66,7 +66,7 @@ def export_action(format: str = "csv") -> Callable:  # noqa: A002
     (``actions = [export_action("csv")]``); the mixin adds one per format by default.
     """
     writer = formats.get_writer_class(format)
-    label = writer.name.upper() if writer.name != "jsonl" else "JSON Lines"
+    label = writer.verbose_name
 
     @admin.action(
         description=f"Export selected %(verbose_name_plural)s as {label}",

@@ -54,11 +54,13 @@ def value_converters(column: Column, connection: Any) -> Callable[[Any], Any]:
 class Writer:
     """Turns batches of rows (tuples of database values, one per column) into bytes.
 
-    Subclasses declare their ``name``, ``media_type``, ``extension`` and ``charset``
+    Subclasses declare their ``name``, ``verbose_name``, ``media_type``, ``extension`` and ``charset``
     (like DRF renderers) and implement :meth:`header` and :meth:`write_batch`.
     """
 
     name: ClassVar[str]
+    #: What people call the format (admin action labels): "CSV", "JSON Lines".
+    verbose_name: ClassVar[str]
     media_type: ClassVar[str]
     extension: ClassVar[str]
     charset: ClassVar[str] = "utf-8"

@@ -53,6 +53,7 @@ def _quoter(delimiter: str, single_column: bool) -> Callable[[str], str]:
 
 class CSVWriter(Writer):
     name = "csv"
+    verbose_name = "CSV"
     media_type = "text/csv"
     extension = "csv"
     copy_delimiter = ","
@@ -186,6 +187,7 @@ class TSVWriter(CSVWriter):
     """Tab-separated values: the CSV dialect above with a tab as the delimiter."""
 
     name = "tsv"
+    verbose_name = "TSV"
     media_type = "text/tab-separated-values"
     extension = "tsv"
     copy_delimiter = "\t"

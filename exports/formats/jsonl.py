@@ -41,6 +41,7 @@ def _boolean(value: bool) -> str:
 
 class JSONLinesWriter(Writer):
     name = "jsonl"
+    verbose_name = "JSON Lines"
     media_type = "application/jsonl"
     extension = "jsonl"
     copy_lines = True

@@ -65,6 +65,7 @@ MAX_WIDTH = 60
 
 class XLSXWriter(Writer):
     name = "xlsx"
+    verbose_name = "XLSX"
     media_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     extension = "xlsx"
     #: Rows per sheet; a class attribute so that tests can make sheets small.
