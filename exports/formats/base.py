@@ -54,8 +54,8 @@ def value_converters(column: Column, connection: Any) -> Callable[[Any], Any]:
 class Writer:
     """Turns batches of rows (tuples of database values, one per column) into bytes.
 
-    Subclasses declare their ``name``, ``verbose_name``, ``media_type``, ``extension`` and ``charset``
-    (like DRF renderers) and implement :meth:`header` and :meth:`write_batch`.
+    Subclasses declare their ``name``, ``verbose_name``, ``media_type``, ``extension`` and
+    ``charset`` (like DRF renderers) and implement :meth:`header` and :meth:`write_batch`.
     """
 
     name: ClassVar[str]
