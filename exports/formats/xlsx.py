@@ -39,7 +39,8 @@ from ..kinds import Kind, as_text, is_plain_text, kind_of, target_of, text_forma
 from . import ooxml
 from . import xlsx_cells as cells
 from .base import Writer
-from .zippipe import ZIP32_LIMIT, ZipPipe
+
+ZIP32_LIMIT = 0xFFFFFFFF  # as exports.formats.zippipe's
 
 MAX_ROWS = 1_048_576
 MAX_COLUMNS = 16_384
@@ -102,6 +103,10 @@ class XLSXWriter(Writer):
         self._reset()
 
     def _reset(self) -> None:
+        # Imported here: stream-zip and ISA-L cost every process that never writes XLSX
+        # (every import and CSV export) several MB.
+        from .zippipe import ZipPipe
+
         self._pipe = ZipPipe()
         self._sheet_names: list[str] = []
         self._sheet_rows: list[int] = []  # rows written on each sheet, header included
