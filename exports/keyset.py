@@ -21,12 +21,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connections, models
-from django.db.models import Aggregate, F, OrderBy, Q, Window
+from django.db.models import Aggregate, ExpressionWrapper, F, OrderBy, Q, Window
 
 from .columns import resolve_path
 from .errors import ExportError
+from .expressions import SQLTemplate
 
 ALIAS = "exports_key_{index}"
+RAW_ALIAS = "exports_stored_key_{index}"
 
 
 @dataclass(frozen=True)
@@ -171,9 +173,22 @@ def iter_keyset_batches(
     nulls_largest = connection.features.nulls_order_largest
     aliases = [ALIAS.format(index=index) for index in range(len(keys))]
     width = len(keys)
+    annotations = {a: key.expression for a, key in zip(aliases, keys, strict=True)}
+    read = aliases
+    if connection.vendor == "sqlite":
+        # SQLite compares what it stores, which Django may change on the way out (a datetime
+        # stored with 3 fraction digits comes back with 6, a decimal stored as a float comes
+        # back rounded to 15 digits): a key sent back converted would skip rows or repeat
+        # them. So the last row's keys are read as stored (``+x``, SQLite's no-op, which has
+        # no declared type for the driver to convert by) and compared with no conversion,
+        # while the predicate and ORDER BY still name the column (its index serves them).
+        read = [RAW_ALIAS.format(index=index) for index in range(len(keys))]
+        for alias, raw, key in zip(aliases, read, keys, strict=True):
+            annotations[alias] = ExpressionWrapper(key.expression, output_field=StoredValue())
+            annotations[raw] = SQLTemplate(key.expression, "+({0})", StoredValue())
     qs = (
-        queryset.annotate(**{a: key.expression for a, key in zip(aliases, keys, strict=True)})
-        .values_list(*exprs, *aliases)
+        queryset.annotate(**annotations)
+        .values_list(*exprs, *read)
         .order_by(*(key.order_by(a) for a, key in zip(aliases, keys, strict=True)))
     )
     remaining = limit
@@ -190,6 +205,16 @@ def iter_keyset_batches(
         if remaining is not None:
             remaining -= len(rows)
         yield [row[:-width] for row in rows]
+
+
+class StoredValue(models.Field):
+    """A key as the database stores it: no converter on the way out, none on the way back."""
+
+    def get_internal_type(self) -> str:
+        return "StoredValue"
+
+    def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
+        return value
 
 
 def after(keys: Sequence[KeysetKey], aliases: Sequence[str], last: tuple, nulls_largest: bool) -> Q:

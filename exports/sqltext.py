@@ -129,11 +129,15 @@ SQLITE_INTEGER = "CAST({0} AS TEXT)"
 SQLITE_TEXT = "{0}"
 # Each check is true for a value the template can print (never for NULL).
 SQLITE_DATE_CHECK = f"{{0}} GLOB '{_DATE_GLOB}'"
-SQLITE_TIME_CHECK = f"({{0}} GLOB '{_TIME_GLOB}' OR {{0}} GLOB '{_TIME_GLOB}{_FRACTION_GLOB}')"
+SQLITE_TIME_CHECK = (
+    f"({{0}} GLOB '{_TIME_GLOB}' OR ({{0}} GLOB '{_TIME_GLOB}{_FRACTION_GLOB}'"
+    " AND {0} NOT GLOB '*.000000'))"
+)
 _WHOLE = f"{_DATE_GLOB} {_TIME_GLOB}"
 SQLITE_DATETIME_CHECK = f"({{0}} GLOB '{_WHOLE}{_FRACTION_GLOB}' OR {{0}} GLOB '{_WHOLE}')"
 SQLITE_UUID_CHECK = "(length({0}) = 32 AND NOT {0} GLOB '*[^0-9a-f]*')"
-SQLITE_DURATION_CHECK = "typeof({0}) = 'integer'"
+# abs() of the smallest 64-bit integer overflows: that one value is left to Python.
+SQLITE_DURATION_CHECK = "(typeof({0}) = 'integer' AND {0} > -9223372036854775808)"
 SQLITE_DATE = f"CASE WHEN {SQLITE_DATE_CHECK} THEN {{0}} END"
 SQLITE_TIME = f"CASE WHEN {SQLITE_TIME_CHECK} THEN {{0}} END"
 
@@ -153,12 +157,14 @@ SQLITE_UUID = (
 )
 # Integer microseconds, as Django's duration_iso_string prints them (the sign in front, the
 # parts of the absolute value; SQLite's integer division truncates, on a positive number).
+# "%%" is "%" once the driver's parameter syntax is undone (Django does, and so does its
+# DEBUG log, which formats the SQL with its parameters).
 SQLITE_DURATION = (
     f"CASE WHEN {SQLITE_DURATION_CHECK} THEN CASE WHEN {{0}} < 0 THEN '-' ELSE '' END || 'P'"
     " || (abs({0}) / 86400000000) || 'DT'"
-    " || printf('%02d', abs({0}) / 3600000000 % 24) || 'H'"
-    " || printf('%02d', abs({0}) / 60000000 % 60) || 'M'"
-    " || printf('%02d', abs({0}) / 1000000 % 60)"
-    " || CASE WHEN abs({0}) % 1000000 = 0 THEN '' ELSE printf('.%06d', abs({0}) % 1000000) END"
+    " || printf('%%02d', abs({0}) / 3600000000 %% 24) || 'H'"
+    " || printf('%%02d', abs({0}) / 60000000 %% 60) || 'M'"
+    " || printf('%%02d', abs({0}) / 1000000 %% 60)"
+    " || CASE WHEN abs({0}) %% 1000000 = 0 THEN '' ELSE printf('.%%06d', abs({0}) %% 1000000) END"
     " || 'S' END"
 )

@@ -766,3 +766,32 @@ def test_every_engine_writes_random_values_of_every_kind_alike(rows):
             outputs["python"] = python_reference(format=fmt)
             assert len(set(outputs.values())) == 1, outputs
         transaction.set_rollback(True)
+
+
+@pytest.mark.sqlite
+@pytest.mark.parametrize("order_by", [["created_at"], ["-created_at"]], ids=["asc", "desc"])
+def test_keyset_on_sqlite_pages_on_keys_as_stored(order_by):
+    """SQL's Now() stores 3 fraction digits; Django reads them back as 6: a key sent back
+    converted ('...44.528000') compares with the stored text ('...44.528') as another value,
+    which skipped rows (ascending) or repeated a page for ever (descending)."""
+    from django.db.models.functions import Now
+
+    CustomerFactory.create_batch(5)
+    Customer.objects.update(created_at=Now())
+
+    def export(engine: str) -> bytes:
+        queryset = Customer.objects.all()
+        export = prepare_export(
+            queryset=queryset,
+            fields=["id", "created_at"],
+            order_by=order_by,
+            engine=engine,
+            chunk_size=2,
+            limit=50,  # the bug repeated rows for ever
+        )
+        return b"".join(export)
+
+    data = export("keyset")
+
+    assert data == export("cursor")
+    assert data.count(b"\n") == 6

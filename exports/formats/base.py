@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from django.db.models import F, TextField
-from django.db.models.expressions import Col
 from django.db.models.functions import Cast
 
 from ..columns import Column
@@ -37,7 +36,9 @@ def raw_expression(column: Column) -> Any:
 def value_converters(column: Column, connection: Any) -> Callable[[Any], Any]:
     """Turn a value as the database driver returns it into the column's Python value, with the
     converters Django's compiler would apply (the backend's, then the field's)."""
-    expression = Col(None, column.field)  # type: ignore[arg-type]  # never compiled
+    # As Django builds the column: a foreign key's output field is the field it refers to,
+    # whose converters apply (a UUID key's, a date key's).
+    expression = column.field.get_col(None)  # type: ignore[arg-type]  # never compiled
     functions = [
         *connection.ops.get_db_converters(expression),
         *expression.get_db_converters(connection),

@@ -68,6 +68,11 @@ def text_template(column: Column, connection: Any, escape_formulas: bool) -> tup
     return sqlite_sql(kind, stored_in_utc=stored_in_utc) or "", SQLITE_CHECKS.get(kind)
 
 
+def _literal(text: str) -> str:
+    """A SQL string literal inside a template that ``str.format`` fills (``{`` doubled)."""
+    return sql_string(text).replace("{", "{{").replace("}", "}}")
+
+
 def csv_cell(column: Column, connection: Any, options: CellOptions) -> Cell | None:
     """The cell's SQL, or None when Python formats it."""
     text, check = text_template(column, connection, options.escape_formulas)
@@ -78,9 +83,9 @@ def csv_cell(column: Column, connection: Any, options: CellOptions) -> Cell | No
     if kind in QUOTED_KINDS or options.quote_all:
         find = _FIND[connection.vendor]
         specials = [options.delimiter, '"', "\r", "\n"]
-        tests = [f"{value} = ''"] + [f"{find}({value}, {sql_string(c)}) > 0" for c in specials]
+        tests = [f"{value} = ''"] + [f"{find}({value}, {_literal(c)}) > 0" for c in specials]
         if options.single_column:
-            tests.append(f"{value} = {sql_string(chr(92) + '.')}")
+            tests.append(f"{value} = {_literal(chr(92) + '.')}")
         value = (
             f"CASE WHEN {' OR '.join(tests)}"
             f" THEN '\"' || replace({value}, '\"', '\"\"') || '\"' ELSE {value} END"

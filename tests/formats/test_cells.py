@@ -119,7 +119,7 @@ def test_a_duration_stored_as_a_float_falls_back_to_python():
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("engine", PYTHON_ENGINES)
-@pytest.mark.parametrize("delimiter", ["'", "%", "\\", ".", "-", "0", "T", "e", "§"])
+@pytest.mark.parametrize("delimiter", ["'", "%", "\\", ".", "-", "0", "T", "e", "§", "{", "}"])
 def test_delimiters_sql_could_misread_give_the_python_bytes(engine, delimiter):
     """Quotes, the drivers' %, a backslash, and characters that canonical numbers, dates and
     UUIDs hold (so those cells are quoted where they hold it)."""
@@ -151,3 +151,79 @@ def test_text_with_nul_is_quoted_as_python_quotes_it(engine):
 
     assert export(True) == export(False)
     assert b'"a\x00,b""c"' in export(True)
+
+
+@ON_SQLITE
+def test_the_fallback_converts_a_foreign_key_as_its_target():
+    """A key to a UUID primary key is stored as 32 hex digits; the fallback must read it as a
+    UUID, as Django's compiler does, not as the text stored."""
+    from django.db import models
+    from django.test.utils import isolate_apps
+
+    from exports.columns import Column
+    from exports.formats.base import value_converters
+    from exportsite.shapes.models import UuidKey
+
+    with isolate_apps("exportsite.shapes"):
+
+        class Holder(models.Model):
+            ref = models.ForeignKey(UuidKey, on_delete=models.CASCADE)
+
+            class Meta:
+                app_label = "shapes"
+
+            def __str__(self) -> str:
+                return str(self.pk)
+
+        field = Holder._meta.get_field("ref")
+        convert = value_converters(Column(path="ref", field=field, label="ref"), connection)
+
+    assert convert("b39cfd4b8abe4d78852010116895cea8") == uuid.UUID(
+        "b39cfd4b-8abe-4d78-8520-10116895cea8"
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("engine", PYTHON_ENGINES)
+def test_durations_export_while_queries_are_logged(engine, django_assert_max_num_queries):
+    """DEBUG=True (or a test counting queries) has Django format each query's SQL with its
+    parameters: a bare "%" in the SQL (SQLite's printf) broke that."""
+    from exportsite.shapes.models import Reading
+
+    for i in range(3):
+        Reading.objects.create(
+            code=f"r{i}", quantity=i, took=dt.timedelta(seconds=i, microseconds=7)
+        )
+    with django_assert_max_num_queries(10):
+        data = b"".join(
+            prepare_export(
+                queryset=Reading.objects.filter(quantity__gte=0),
+                fields=["code", "took"],
+                engine=engine,
+                chunk_size=2,
+            )
+        )
+
+    assert (
+        data
+        == b"code,took\nr0,P0DT00H00M00.000007S\nr1,P0DT00H00M01.000007S\nr2,P0DT00H00M02.000007S\n"
+    )
+
+
+@ON_SQLITE
+@pytest.mark.django_db
+def test_the_smallest_duration_and_a_zero_fraction_time_fall_back_to_python():
+    from exportsite.shapes.models import Reading
+
+    Reading.objects.create(code="a", quantity=1, took=dt.timedelta(microseconds=-(2**63)))
+    Reading.objects.create(code="b", quantity=2, clock=dt.time(10))
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE shapes_reading SET clock = '10:00:00.000000' WHERE code = 'b'")
+
+    def export(server_text: bool) -> bytes:
+        with override_settings(EXPORTS={"SERVER_TEXT": server_text}):
+            queryset = Reading.objects.all()
+            return b"".join(prepare_export(queryset=queryset, fields=["code", "took", "clock"]))
+
+    assert export(True) == export(False)
+    assert export(True) == b"code,took,clock\na,-P106751991DT04H00M54.775808S,\nb,,10:00:00\n"
