@@ -59,6 +59,7 @@ class Reading(models.Model):
     label = models.CharField(max_length=20, null=True, blank=True)  # noqa: DJ001
     note = models.TextField(blank=True)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL)
+    ip = models.GenericIPAddressField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.code
