@@ -158,6 +158,9 @@ class CSVWriter(Writer):
         for slot in slots:
             cells.append(slot.render(*values[start : start + slot.width]))
             start += slot.width
+        if len(cells) == 1:
+            # One run (a SQLite run with its stored values): its texts are the lines.
+            return ("\n".join(cells[0]) + "\n").encode("utf-8")
         join = self.delimiter.join
         return ("\n".join(map(join, zip(*cells, strict=False))) + "\n").encode("utf-8")
 
